@@ -1,0 +1,1 @@
+export { CounterService, counterSpec } from "./service.js";

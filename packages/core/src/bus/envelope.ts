@@ -1,0 +1,119 @@
+// The bus envelope on the wire, and the checks every received envelope passes
+// before anything acts on it.
+import Long from "long";
+import { umbra, isKnownMessageType } from "@umbra/proto";
+import { isPriority, type Priority } from "./priority.js";
+
+const EnvelopeClass = umbra.bus.v1.Envelope;
+
+export const Kind = umbra.bus.v1.Kind;
+export type Kind = umbra.bus.v1.Kind;
+
+export const PROTOCOL_VERSION = 1;
+export const MAX_TOPIC_LENGTH = 200;
+export const MAX_NODE_LENGTH = 64;
+const NODE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
+/** Replies travel on the requester's inbox topic: "@" + node name. */
+export const INBOX_PREFIX = "@";
+
+export function isValidNodeName(name: string): boolean {
+  return NODE_NAME.test(name);
+}
+
+export function inboxTopic(node: string): string {
+  return INBOX_PREFIX + node;
+}
+
+/** An envelope as Umbra code sees it: 64-bit fields as bigint. */
+export interface Envelope {
+  topic: string;
+  source: string;
+  sequence: bigint;
+  missionTimeNs: bigint;
+  priority: Priority;
+  kind: Kind;
+  payload: Uint8Array;
+  correlationId: bigint;
+  replyTo: string;
+  target: string;
+  error: string;
+}
+
+function toLong(value: bigint): Long | number {
+  // Small values encode as plain numbers; pbjs handles both.
+  return value <= 0x1fffffffffffffn ? Number(value) : Long.fromBigInt(value, true);
+}
+
+function fromLong(value: Long | number): bigint {
+  return typeof value === "number" ? BigInt(value) : value.toBigInt();
+}
+
+export function encodeEnvelope(env: Envelope): Uint8Array {
+  const message = new EnvelopeClass();
+  message.topic = env.topic;
+  message.source = env.source;
+  message.sequence = toLong(env.sequence) as Long;
+  message.missionTimeNs = toLong(env.missionTimeNs) as Long;
+  message.priority = env.priority;
+  message.kind = env.kind;
+  message.payload = env.payload;
+  message.correlationId = toLong(env.correlationId) as Long;
+  message.replyTo = env.replyTo;
+  message.target = env.target;
+  message.error = env.error;
+  return EnvelopeClass.encode(message).finish();
+}
+
+export type EnvelopeProblem =
+  | { kind: "malformed"; reason: string }
+  | { kind: "unknown-type"; reason: string };
+
+export type DecodedEnvelope = { ok: true; envelope: Envelope } | { ok: false; problem: EnvelopeProblem };
+
+/**
+ * Decodes and validates one frame's bytes. Never throws: bad input comes back
+ * as a problem naming the field.
+ */
+export function decodeEnvelope(bytes: Uint8Array): DecodedEnvelope {
+  let m: umbra.bus.v1.Envelope;
+  try {
+    m = EnvelopeClass.decode(bytes);
+  } catch (err) {
+    return { ok: false, problem: { kind: "malformed", reason: `not an envelope: ${(err as Error).message}` } };
+  }
+  const malformed = (reason: string): DecodedEnvelope => ({ ok: false, problem: { kind: "malformed", reason } });
+  if (!m.topic) return malformed("topic: empty");
+  if (m.topic.length > MAX_TOPIC_LENGTH) return malformed(`topic: longer than ${MAX_TOPIC_LENGTH} characters`);
+  if (!isValidNodeName(m.source)) return malformed("source: not a valid node name");
+  if (!isPriority(m.priority)) return malformed(`priority: ${m.priority} is not a priority class`);
+  if (!(m.kind in Kind) || typeof Kind[m.kind] !== "string") return malformed(`kind: ${m.kind} is not a kind`);
+  if (m.replyTo && !isValidNodeName(m.replyTo)) return malformed("reply_to: not a valid node name");
+  if (m.target.length > MAX_NODE_LENGTH) return malformed(`target: longer than ${MAX_NODE_LENGTH} characters`);
+  if (m.kind === Kind.KIND_REPLY) {
+    if (!m.topic.startsWith(INBOX_PREFIX) || !isValidNodeName(m.topic.slice(INBOX_PREFIX.length))) {
+      return malformed("topic: a reply must travel on an inbox topic (@node)");
+    }
+  } else {
+    if (m.kind === Kind.KIND_REQUEST && !m.replyTo) return malformed("reply_to: a request needs a node to reply to");
+    if (!isKnownMessageType(m.topic)) {
+      const shown = JSON.stringify(m.topic.slice(0, 80));
+      return { ok: false, problem: { kind: "unknown-type", reason: `topic: ${shown} is not a known message type` } };
+    }
+  }
+  return {
+    ok: true,
+    envelope: {
+      topic: m.topic,
+      source: m.source,
+      sequence: fromLong(m.sequence),
+      missionTimeNs: fromLong(m.missionTimeNs),
+      priority: m.priority,
+      kind: m.kind,
+      payload: m.payload,
+      correlationId: fromLong(m.correlationId),
+      replyTo: m.replyTo,
+      target: m.target,
+      error: m.error,
+    },
+  };
+}

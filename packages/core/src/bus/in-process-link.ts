@@ -1,0 +1,71 @@
+// Two bus nodes in one process (tests, fast-time HIL). Frames still cross as
+// encoded bytes, so the receiving node validates them exactly as it would a
+// socket's, and delivery is asynchronous as on a real transport.
+import { Link, type LinkEvents } from "./link.js";
+import type { Priority } from "./priority.js";
+
+export class InProcessLink extends Link {
+  private peerLink: InProcessLink | undefined;
+  private open = true;
+  private flushScheduled = false;
+
+  private constructor(name: string, queueCapacity?: number) {
+    super(`in-process:${name}`, queueCapacity);
+  }
+
+  /** A connected pair of link ends: attach one to each bus. */
+  static pair(name = "pair", queueCapacity?: number): [InProcessLink, InProcessLink] {
+    const a = new InProcessLink(`${name}/a`, queueCapacity);
+    const b = new InProcessLink(`${name}/b`, queueCapacity);
+    a.peerLink = b;
+    b.peerLink = a;
+    return [a, b];
+  }
+
+  get connected(): boolean {
+    return this.open && this.peerLink !== undefined && this.peerLink.open;
+  }
+
+  override bind(events: LinkEvents): void {
+    super.bind(events);
+    // Frames the peer sent before this end was attached are waiting for us.
+    this.peerLink?.scheduleFlush();
+  }
+
+  send(frame: Uint8Array, priority: Priority): void {
+    this.outbound.offer(frame, priority);
+    this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled || !this.connected) return;
+    this.flushScheduled = true;
+    setImmediate(() => this.flush());
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    const peer = this.peerLink;
+    if (!this.connected || !peer || !peer.events) return;
+    for (let next = this.outbound.poll(); next; next = this.outbound.poll()) {
+      this.counters.framesOut++;
+      this.counters.bytesOut += next.item.length;
+      peer.counters.framesIn++;
+      peer.counters.bytesIn += next.item.length;
+      peer.events?.linkFrame(peer, next.item);
+    }
+  }
+
+  close(): void {
+    if (!this.open) return;
+    this.open = false;
+    this.outbound.clear();
+    this.resetPeer();
+    this.events?.linkDown(this, "closed");
+    const peer = this.peerLink;
+    if (peer && peer.open) {
+      peer.resetPeer();
+      peer.events?.linkDown(peer, "peer closed");
+    }
+  }
+}

@@ -1,0 +1,79 @@
+// A link joins this bus node to one peer node. Transports differ only in how
+// bytes move; everything above (hello, subscriptions, routing) is the bus's.
+import { BoundedPriorityQueue } from "./bounded-queue.js";
+import type { Priority } from "./priority.js";
+
+export interface LinkCounters {
+  framesIn: number;
+  framesOut: number;
+  bytesIn: number;
+  bytesOut: number;
+  malformedFrames: number;
+  unknownTypes: number;
+  framingViolations: number;
+  reconnects: number;
+}
+
+/** What a link tells the bus it is attached to. */
+export interface LinkEvents {
+  /** The transport is connected and can carry frames. */
+  linkUp(link: Link): void;
+  /** One frame's bytes arrived (framing already removed). */
+  linkFrame(link: Link, frame: Uint8Array): void;
+  /** The transport went down; it may come back (client links reconnect). */
+  linkDown(link: Link, reason: string): void;
+}
+
+export const DEFAULT_LINK_QUEUE_CAPACITY = 4096;
+
+export abstract class Link {
+  readonly counters: LinkCounters = {
+    framesIn: 0,
+    framesOut: 0,
+    bytesIn: 0,
+    bytesOut: 0,
+    malformedFrames: 0,
+    unknownTypes: 0,
+    framingViolations: 0,
+    reconnects: 0,
+  };
+  /** Frames waiting for the transport; bounded, lowest class dropped first. */
+  readonly outbound: BoundedPriorityQueue<Uint8Array>;
+  /** Node name the peer gave in its Hello ("" until then). */
+  peer = "";
+  /** Largest frame the peer accepts, from its Hello. */
+  peerMaxFrameBytes = Number.MAX_SAFE_INTEGER;
+  /** Topics the peer asked for. */
+  remoteTopics: ReadonlySet<string> = new Set();
+  /** Key of the topic set last advertised to the peer, to skip repeats. */
+  advertisedKey: string | undefined;
+  protected events: LinkEvents | undefined;
+
+  constructor(
+    readonly transport: string,
+    queueCapacity = DEFAULT_LINK_QUEUE_CAPACITY,
+  ) {
+    this.outbound = new BoundedPriorityQueue(queueCapacity);
+  }
+
+  /** Called once by the bus the link is attached to. */
+  bind(events: LinkEvents): void {
+    if (this.events) throw new Error(`link ${this.transport} is already attached to a bus`);
+    this.events = events;
+    if (this.connected) events.linkUp(this);
+  }
+
+  abstract get connected(): boolean;
+  /** Queues one envelope's bytes for the peer. Never throws, never blocks. */
+  abstract send(frame: Uint8Array, priority: Priority): void;
+  /** Closes the link for good. */
+  abstract close(): void;
+
+  /** Forget per-connection peer state; called when the transport drops. */
+  protected resetPeer(): void {
+    this.peer = "";
+    this.peerMaxFrameBytes = Number.MAX_SAFE_INTEGER;
+    this.remoteTopics = new Set();
+    this.advertisedKey = undefined;
+  }
+}

@@ -1,0 +1,146 @@
+// A link over a byte stream (net.Socket: Unix domain socket or TCP), with
+// length-prefixed frames. The link object outlives its sockets: a client link
+// gets a new socket on every reconnect and keeps its counters and its queue,
+// so what was published during a short outage goes out once the link is back.
+import type { Socket } from "node:net";
+import { Link } from "./link.js";
+import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder, describeViolation, encodeFrame } from "./framing.js";
+import { PRIORITY_NAMES, type Priority } from "./priority.js";
+
+export interface StreamLinkOptions {
+  maxFrameBytes?: number;
+  queueCapacity?: number;
+  /** Bytes the socket may buffer before frames wait in the bounded queue. */
+  socketHighWaterBytes?: number;
+}
+
+export class StreamLink extends Link {
+  private socket: Socket | undefined;
+  private decoder: FrameDecoder;
+  private closed = false;
+  private corked = false;
+  readonly maxFrameBytes: number;
+  private readonly highWater: number;
+
+  constructor(transport: string, options: StreamLinkOptions = {}) {
+    super(transport, options.queueCapacity);
+    this.maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+    this.decoder = new FrameDecoder(this.maxFrameBytes);
+    this.highWater = options.socketHighWaterBytes ?? 1024 * 1024;
+  }
+
+  get connected(): boolean {
+    return this.socket !== undefined && !this.socket.destroyed && !this.closed;
+  }
+
+  /** Why the last socket ended, for logs. */
+  lastError = "";
+
+  /** Hands the link a freshly connected socket. */
+  attachSocket(socket: Socket): void {
+    if (this.closed) {
+      socket.destroy();
+      return;
+    }
+    this.socket?.destroy();
+    this.socket = socket;
+    this.decoder = new FrameDecoder(this.maxFrameBytes);
+    socket.setNoDelay?.(true);
+    socket.on("data", (chunk: Buffer) => this.onData(socket, chunk));
+    socket.on("drain", () => this.flushQueue());
+    socket.on("error", (err) => {
+      this.lastError = err.message;
+    });
+    socket.on("close", () => this.onClose(socket));
+    this.events?.linkUp(this);
+    this.flushQueue();
+  }
+
+  send(frame: Uint8Array, priority: Priority): void {
+    if (frame.length > this.maxFrameBytes || frame.length > this.peerMaxFrameBytes) {
+      // The peer would have to close the connection on it; count it as dropped.
+      this.outbound.dropped[PRIORITY_NAMES[priority]!]++;
+      return;
+    }
+    const socket = this.socket;
+    if (socket && this.connected && this.outbound.length === 0 && socket.writableLength < this.highWater) {
+      this.write(socket, frame);
+      return;
+    }
+    this.outbound.offer(frame, priority);
+  }
+
+  private write(socket: Socket, frame: Uint8Array): void {
+    // Cork within a tick so a burst of small frames leaves in one syscall.
+    if (!this.corked) {
+      this.corked = true;
+      socket.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        socket.uncork();
+      });
+    }
+    socket.write(encodeFrame(frame, this.maxFrameBytes));
+    this.counters.framesOut++;
+    this.counters.bytesOut += frame.length;
+  }
+
+  private flushQueue(): void {
+    const socket = this.socket;
+    if (!socket || !this.connected) return;
+    while (this.outbound.length > 0 && socket.writableLength < this.highWater) {
+      const next = this.outbound.poll()!;
+      this.write(socket, next.item);
+    }
+  }
+
+  private onData(socket: Socket, chunk: Buffer): void {
+    if (socket !== this.socket) return;
+    const result = this.decoder.push(chunk);
+    for (const frame of result.frames) {
+      this.counters.framesIn++;
+      this.counters.bytesIn += frame.length;
+      this.events?.linkFrame(this, frame);
+      if (socket !== this.socket) return; // a handler closed us
+    }
+    if (result.violation) {
+      this.counters.framingViolations++;
+      this.lastError = describeViolation(result.violation);
+      socket.destroy();
+    }
+  }
+
+  private onClose(socket: Socket): void {
+    if (socket !== this.socket) return;
+    const truncated = this.decoder.finish();
+    if (truncated > 0) {
+      this.counters.framingViolations++;
+      this.lastError = `connection ended inside a frame (${truncated} bytes of it)`;
+    }
+    this.socket = undefined;
+    this.corked = false;
+    this.resetPeer();
+    this.events?.linkDown(this, this.lastError || "connection closed");
+    this.lastError = "";
+  }
+
+  /** Closes the current connection (a client link will reconnect). */
+  dropConnection(reason: string): void {
+    this.lastError = reason;
+    this.socket?.destroy();
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.outbound.clear();
+    const socket = this.socket;
+    if (socket) {
+      socket.destroy();
+    }
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+}

@@ -1,0 +1,352 @@
+// The base every Umbra service extends: lifecycle, heartbeat, commands,
+// telemetry, events and parameters, all wired to the bus from the service's
+// one declaration.
+import { umbra, type MessageOf } from "@umbra/proto";
+import type { Logger } from "pino";
+import type { Bus, Subscription } from "../bus/bus.js";
+import { Priority } from "../bus/priority.js";
+import { silentLogger } from "../log/logger.js";
+import type { Clock, TimerHandle } from "../time/clock.js";
+import {
+  SEVERITIES,
+  declarationMessage,
+  fromValueMessage,
+  toValueMessage,
+  type ServiceSpec,
+  type ValueOf,
+  type ParameterValue,
+} from "./declaration.js";
+import { ParameterStore } from "./parameters.js";
+
+const { ServiceState, CommandStatus } = umbra.core.v1;
+export type ServiceState = umbra.core.v1.ServiceState;
+export type CommandResult = MessageOf<typeof umbra.core.v1.CommandResult>;
+
+export interface ServiceContext {
+  bus: Bus;
+  clock: Clock;
+  logger?: Logger;
+  /** Heartbeat period in mission-time ms (default 1000). */
+  heartbeatIntervalMs?: number;
+  /** Parameter values overriding the declared defaults (validated). */
+  parameters?: Record<string, unknown>;
+}
+
+/** Thrown by a command handler to reject a command for a stated reason. */
+export class CommandRejected extends Error {
+  constructor(
+    readonly reason: "precondition" | "argument",
+    message: string,
+  ) {
+    super(message);
+    this.name = "CommandRejected";
+  }
+}
+
+type CommandArgs<S extends ServiceSpec, K extends keyof S["commands"]> = MessageOf<S["commands"][K]["type"]>;
+
+/** One handler per declared command; it returns an optional completion message. */
+export type CommandHandlers<S extends ServiceSpec> = {
+  [K in keyof S["commands"]]: (args: CommandArgs<S, K>) => string | void | Promise<string | void>;
+};
+
+export type TelemetryValues<S extends ServiceSpec> = { [K in keyof S["telemetry"]]?: ValueOf<S["telemetry"][K]["type"]> };
+
+const stateNames: Record<number, string> = Object.fromEntries(
+  Object.entries(ServiceState).map(([k, v]) => [v as number, k.replace("SERVICE_STATE_", "").toLowerCase()]),
+);
+
+export abstract class Service<S extends ServiceSpec> {
+  readonly spec: S;
+  readonly parameters: ParameterStore<S["parameters"]>;
+  protected readonly bus: Bus;
+  protected readonly clock: Clock;
+  protected readonly log: Logger;
+  private currentState: ServiceState = ServiceState.SERVICE_STATE_CREATED;
+  private readonly heartbeatIntervalMs: number;
+  private heartbeatTimer: TimerHandle | undefined;
+  private heartbeatCounter = 0n;
+  private startedAtMs = 0;
+  private readonly subscriptions: Subscription[] = [];
+
+  constructor(spec: S, context: ServiceContext) {
+    this.spec = spec;
+    this.bus = context.bus;
+    this.clock = context.clock;
+    this.log = (context.logger ?? silentLogger()).child({ service: spec.name });
+    this.heartbeatIntervalMs = context.heartbeatIntervalMs ?? 1000;
+    if (!(this.heartbeatIntervalMs > 0)) throw new RangeError(`heartbeatIntervalMs must be positive, got ${this.heartbeatIntervalMs}`);
+    this.parameters = new ParameterStore(spec.parameters as S["parameters"], context.parameters);
+  }
+
+  get name(): string {
+    return this.spec.name;
+  }
+
+  get state(): ServiceState {
+    return this.currentState;
+  }
+
+  get stateName(): string {
+    return stateNames[this.currentState] ?? "unknown";
+  }
+
+  // ---- what a service writes ---------------------------------------------
+
+  /** The service's command handlers, keyed as in the declaration. */
+  protected abstract commands(): CommandHandlers<S>;
+  /** Acquire resources. Called once, before start. */
+  protected onInit(): void | Promise<void> {}
+  /** Begin work: subscribe, set timers. */
+  protected onStart(): void | Promise<void> {}
+  /** Stop work; timers made with this.every/after are cancelled for you. */
+  protected onStop(): void | Promise<void> {}
+  /** Called after parameters changed (already validated and applied). */
+  protected onParametersChanged(_changed: string[]): void {}
+
+  // ---- lifecycle ------------------------------------------------------------
+
+  async init(): Promise<void> {
+    this.expectState(ServiceState.SERVICE_STATE_CREATED, "init");
+    try {
+      await this.onInit();
+    } catch (err) {
+      this.fail(err, "init");
+    }
+    this.currentState = ServiceState.SERVICE_STATE_INITIALIZED;
+  }
+
+  async start(): Promise<void> {
+    if (this.currentState === ServiceState.SERVICE_STATE_CREATED) await this.init();
+    this.expectState(ServiceState.SERVICE_STATE_INITIALIZED, "start");
+    this.registerBusHandlers();
+    this.startedAtMs = this.clock.monotonicMs();
+    try {
+      await this.onStart();
+    } catch (err) {
+      this.fail(err, "start");
+    }
+    this.currentState = ServiceState.SERVICE_STATE_RUNNING;
+    this.heartbeatTimer = this.clock.setInterval(() => this.heartbeat(), this.heartbeatIntervalMs);
+    this.bus.publish(umbra.core.v1.ServiceDeclaration, declarationMessage(this.spec), { priority: Priority.PRIORITY_COMMAND });
+    this.heartbeat();
+    this.log.info({ apid: this.spec.apid }, "service started");
+  }
+
+  async stop(): Promise<void> {
+    if (this.currentState !== ServiceState.SERVICE_STATE_RUNNING) return;
+    this.currentState = ServiceState.SERVICE_STATE_STOPPING;
+    this.heartbeatTimer?.cancel();
+    for (const t of this.timers) t.cancel();
+    this.timers.clear();
+    try {
+      await this.onStop();
+    } finally {
+      for (const s of this.subscriptions.splice(0)) s.unsubscribe();
+      this.currentState = ServiceState.SERVICE_STATE_STOPPED;
+      if (!this.bus.isClosed) this.heartbeat();
+      this.log.info("service stopped");
+    }
+  }
+
+  // ---- helpers for service code ---------------------------------------------
+
+  private readonly timers = new Set<TimerHandle>();
+
+  /** A periodic timer on the service's clock, cancelled on stop. */
+  protected every(periodMs: number, fn: () => void): TimerHandle {
+    const t = this.clock.setInterval(() => {
+      try {
+        fn();
+      } catch (err) {
+        this.log.error({ err }, "periodic task failed");
+      }
+    }, periodMs);
+    this.timers.add(t);
+    return t;
+  }
+
+  /** A one-shot timer on the service's clock, cancelled on stop. */
+  protected after(delayMs: number, fn: () => void): TimerHandle {
+    const t = this.clock.setTimeout(() => {
+      this.timers.delete(t);
+      fn();
+    }, delayMs);
+    this.timers.add(t);
+    return t;
+  }
+
+  /** Keeps a bus subscription for the life of the service. */
+  protected keep(subscription: Subscription): Subscription {
+    this.subscriptions.push(subscription);
+    return subscription;
+  }
+
+  /** Publishes declared telemetry parameters, sampled now. */
+  protected telemetry(values: TelemetryValues<S>): void {
+    const samples = [];
+    for (const [name, value] of Object.entries(values) as [string, ParameterValue | undefined][]) {
+      const spec = this.spec.telemetry[name];
+      if (!spec) throw new RangeError(`${this.name}: telemetry ${name} is not declared`);
+      if (value === undefined) continue;
+      const ok =
+        spec.type === "bool" ? typeof value === "boolean" : spec.type === "string" ? typeof value === "string" : typeof value === "number";
+      if (!ok || (spec.type === "int" && !Number.isSafeInteger(value))) {
+        throw new TypeError(`${this.name}: telemetry ${name} must be ${spec.type}, got ${typeof value} ${String(value)}`);
+      }
+      samples.push({ name, value: toValueMessage(spec.type, value) });
+    }
+    this.bus.publish(
+      umbra.core.v1.TelemetryReport,
+      { service: this.name, missionTimeNs: this.clock.nowTaiNs(), samples },
+      { priority: Priority.PRIORITY_TELEMETRY },
+    );
+  }
+
+  /** Raises a declared event for operators. */
+  protected event(name: keyof S["events"] & string, message: string, args: Record<string, string> = {}): void {
+    const spec = this.spec.events[name];
+    if (!spec) throw new RangeError(`${this.name}: event ${name} is not declared`);
+    this.bus.publish(
+      umbra.core.v1.Event,
+      {
+        service: this.name,
+        id: spec.id,
+        name,
+        severity: SEVERITIES[spec.severity],
+        message,
+        missionTimeNs: this.clock.nowTaiNs(),
+        args,
+      },
+      { priority: spec.severity === "high" ? Priority.PRIORITY_SAFETY : Priority.PRIORITY_COMMAND },
+    );
+  }
+
+  // ---- bus wiring -------------------------------------------------------------
+
+  private heartbeat(): void {
+    this.heartbeatCounter++;
+    this.bus.publish(
+      umbra.core.v1.Heartbeat,
+      {
+        service: this.name,
+        state: this.currentState,
+        counter: this.heartbeatCounter,
+        uptimeMs: BigInt(Math.max(0, Math.floor(this.clock.monotonicMs() - this.startedAtMs))),
+        pid: process.pid,
+        node: this.bus.node,
+      },
+      { priority: Priority.PRIORITY_SAFETY },
+    );
+  }
+
+  private registerBusHandlers(): void {
+    const handlers = this.commands();
+    const target = this.name;
+    for (const [name, spec] of Object.entries(this.spec.commands)) {
+      const handler = (handlers as Record<string, (args: unknown) => string | void | Promise<string | void>>)[name];
+      if (!handler) throw new Error(`${this.name}: command ${name} is declared but has no handler`);
+      this.keep(
+        this.bus.serve(
+          spec.type,
+          umbra.core.v1.CommandResult,
+          async (args) => this.runCommand(name, spec.check as ((a: unknown) => string | undefined) | undefined, handler, args),
+          { target },
+        ),
+      );
+    }
+    this.keep(
+      this.bus.serve(
+        umbra.core.v1.SetParameters,
+        umbra.core.v1.ParameterReport,
+        (req) => (req.service === this.name ? this.setParametersFromBus(req) : undefined),
+        { target },
+      ),
+    );
+    this.keep(
+      this.bus.serve(
+        umbra.core.v1.GetParameters,
+        umbra.core.v1.ParameterReport,
+        (req) => (req.service === this.name ? this.parameterReport(req.names) : undefined),
+        { target },
+      ),
+    );
+    const describe = (req: { service: string }) =>
+      req.service === "" || req.service === this.name ? declarationMessage(this.spec) : undefined;
+    // Targeted serves also get untargeted requests, so one serve answers both.
+    this.keep(this.bus.serve(umbra.core.v1.DescribeRequest, umbra.core.v1.ServiceDeclaration, describe, { target }));
+  }
+
+  private async runCommand(
+    name: string,
+    check: ((args: unknown) => string | undefined) | undefined,
+    handler: (args: unknown) => string | void | Promise<string | void>,
+    args: unknown,
+  ) {
+    const result = (status: umbra.core.v1.CommandStatus, message: string) => ({ service: this.name, command: name, status, message });
+    if (this.currentState !== ServiceState.SERVICE_STATE_RUNNING) {
+      return result(CommandStatus.COMMAND_STATUS_REJECTED_PRECONDITION, `service is ${this.stateName}`);
+    }
+    const problem = check?.(args);
+    if (problem) return result(CommandStatus.COMMAND_STATUS_REJECTED_ARGUMENT, problem);
+    try {
+      const message = await handler.call(this, args);
+      return result(CommandStatus.COMMAND_STATUS_COMPLETED, message ?? "");
+    } catch (err) {
+      if (err instanceof CommandRejected) {
+        return result(
+          err.reason === "argument" ? CommandStatus.COMMAND_STATUS_REJECTED_ARGUMENT : CommandStatus.COMMAND_STATUS_REJECTED_PRECONDITION,
+          err.message,
+        );
+      }
+      this.log.warn({ err, command: name }, "command failed");
+      return result(CommandStatus.COMMAND_STATUS_FAILED_EXECUTION, err instanceof Error ? err.message : String(err));
+    }
+  }
+
+  private setParametersFromBus(req: MessageOf<typeof umbra.core.v1.SetParameters>) {
+    const updates: Record<string, unknown> = {};
+    for (const { name, value } of req.values) {
+      if (Object.prototype.hasOwnProperty.call(updates, name)) {
+        return { service: this.name, ok: false, error: `${name}: given twice`, values: [] };
+      }
+      updates[name] = fromValueMessage(value);
+    }
+    const outcome = this.parameters.setMany(updates);
+    if (!outcome.ok) return { service: this.name, ok: false, error: outcome.error, values: [] };
+    if (outcome.changed.length > 0) {
+      this.log.info({ changed: outcome.changed }, "parameters set");
+      try {
+        this.onParametersChanged(outcome.changed);
+      } catch (err) {
+        this.log.error({ err }, "parameter change hook failed");
+      }
+    }
+    return this.parameterReport(Object.keys(updates));
+  }
+
+  private parameterReport(names: string[]) {
+    const all = this.parameters.snapshot() as Record<string, ParameterValue>;
+    const wanted = names.length ? names : Object.keys(all);
+    const unknown = wanted.find((n) => !Object.prototype.hasOwnProperty.call(all, n));
+    if (unknown !== undefined) return { service: this.name, ok: false, error: `${unknown}: no such parameter`, values: [] };
+    return {
+      service: this.name,
+      ok: true,
+      error: "",
+      values: wanted.map((n) => ({ name: n, value: toValueMessage(this.spec.parameters[n]!.type, all[n]!) })),
+    };
+  }
+
+  private expectState(expected: ServiceState, action: string): void {
+    if (this.currentState !== expected) {
+      throw new Error(`${this.name}: cannot ${action} while ${this.stateName}`);
+    }
+  }
+
+  private fail(err: unknown, during: string): never {
+    this.currentState = ServiceState.SERVICE_STATE_FAILED;
+    this.log.error({ err }, `${during} failed`);
+    throw err;
+  }
+}

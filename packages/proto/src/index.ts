@@ -1,0 +1,17 @@
+export { umbra } from "../generated/messages.js";
+export {
+  CodecError,
+  createCodec,
+  typeNameOf,
+  type GeneratedMessageClass,
+  type Init,
+  type InitField,
+  type InitOf,
+  type InstanceOf,
+  type MessageCodec,
+  type MessageOf,
+  type Plain,
+  type PlainField,
+  type PlainValue,
+} from "./codec.js";
+export { codecByName, codecFor, isKnownMessageType, messageTypeNames } from "./registry.js";
