@@ -25,7 +25,7 @@ import {
 import { BusClosedError, BusRemoteError, BusTimeoutError } from "./errors.js";
 import type { Link, LinkEvents } from "./link.js";
 import { Priority, addDropCounts, emptyDropCounts, isPriority, type DropCounts } from "./priority.js";
-import { DEFAULT_MAX_FRAME_BYTES } from "./framing.js";
+import { DEFAULT_MAX_FRAME_BYTES, checkMaxFrameBytes } from "./framing.js";
 
 /** Who sent a message, when, and how. Given to every handler. */
 export interface MessageMeta {
@@ -158,6 +158,8 @@ interface PendingRequest {
 const HELLO = "umbra.bus.v1.Hello";
 const SUBSCRIPTIONS = "umbra.bus.v1.Subscriptions";
 const MAX_ADVERTISED_TOPICS = 10_000;
+/** Room left in a frame for the envelope's own fields (topic, names, counters). */
+const ENVELOPE_HEADROOM_BYTES = 1024;
 const helloCodec = codecFor(umbra.bus.v1.Hello);
 const subscriptionsCodec = codecFor(umbra.bus.v1.Subscriptions);
 
@@ -197,10 +199,14 @@ export class Bus implements LinkEvents {
     this.logger = (options.logger ?? silentLogger()).child({ bus: options.node });
     this.queueCapacity = options.queueCapacity ?? 1024;
     this.requestTimeoutMs = options.requestTimeoutMs ?? 2000;
-    this.maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+    this.maxFrameBytes = checkMaxFrameBytes(options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES);
+    if (this.maxFrameBytes < 2 * ENVELOPE_HEADROOM_BYTES) throw new RangeError(`maxFrameBytes must be at least ${2 * ENVELOPE_HEADROOM_BYTES}`);
     this.inbox = inboxTopic(this.node);
-    this.serve(umbra.bus.v1.BusStatsRequest, umbra.bus.v1.BusStats, (req) =>
-      req.node === "" || req.node === this.node ? this.stats() : undefined,
+    this.serve(
+      umbra.bus.v1.BusStatsRequest,
+      umbra.bus.v1.BusStats,
+      (req) => (req.node === "" || req.node === this.node ? this.stats() : undefined),
+      { target: this.node },
     );
     const interval = options.statsIntervalMs ?? 0;
     if (interval > 0) {
@@ -215,8 +221,9 @@ export class Bus implements LinkEvents {
     this.assertOpen();
     const codec = codecFor(type);
     const payload = codec.encode(value as Init<unknown>);
+    const env = this.envelope(codec.typeName, Kind.KIND_PUBLISH, payload, options.priority ?? Priority.PRIORITY_TELEMETRY, options.target ?? "");
     this.counters.published++;
-    this.route(this.envelope(codec.typeName, Kind.KIND_PUBLISH, payload, options.priority ?? Priority.PRIORITY_TELEMETRY, options.target ?? ""), undefined, undefined);
+    this.route(env, undefined, undefined);
   }
 
   /** Calls handler for every message of this type, in order, one at a time. */
@@ -248,7 +255,12 @@ export class Bus implements LinkEvents {
     }
     const target = options.target ?? "";
     const correlationId = this.nextCorrelation++;
-    const env = this.envelope(codec.typeName, Kind.KIND_REQUEST, payload, options.priority ?? Priority.PRIORITY_COMMAND, target);
+    let env: Envelope;
+    try {
+      env = this.envelope(codec.typeName, Kind.KIND_REQUEST, payload, options.priority ?? Priority.PRIORITY_COMMAND, target);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     env.correlationId = correlationId;
     env.replyTo = this.node;
     return new Promise<MessageOf<R>>((resolve, reject) => {
@@ -443,6 +455,9 @@ export class Bus implements LinkEvents {
   private envelope(topic: string, kind: Kind, payload: Uint8Array, priority: Priority, target: string): Envelope {
     if (!isPriority(priority)) throw new RangeError(`priority ${priority} is not a priority class`);
     if (target.length > 64) throw new RangeError(`target ${JSON.stringify(target.slice(0, 80))} is longer than 64 characters`);
+    if (payload.length > this.maxFrameBytes - ENVELOPE_HEADROOM_BYTES) {
+      throw new RangeError(`${topic}: message of ${payload.length} bytes exceeds the bus maximum of ${this.maxFrameBytes - ENVELOPE_HEADROOM_BYTES}`);
+    }
     this.sequence++;
     return {
       topic,

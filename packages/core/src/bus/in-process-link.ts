@@ -23,13 +23,15 @@ export class InProcessLink extends Link {
   }
 
   get connected(): boolean {
-    return this.open && this.peerLink !== undefined && this.peerLink.open;
+    const peer = this.peerLink;
+    return this.open && this.events !== undefined && peer !== undefined && peer.open && peer.events !== undefined;
   }
 
   override bind(events: LinkEvents): void {
     super.bind(events);
-    // Frames the peer sent before this end was attached are waiting for us.
-    this.peerLink?.scheduleFlush();
+    // The pair is up only once both ends have a bus: tell the other end now.
+    const peer = this.peerLink;
+    if (peer && this.connected) peer.events?.linkUp(peer);
   }
 
   send(frame: Uint8Array, priority: Priority): void {
@@ -46,7 +48,7 @@ export class InProcessLink extends Link {
   private flush(): void {
     this.flushScheduled = false;
     const peer = this.peerLink;
-    if (!this.connected || !peer || !peer.events) return;
+    if (!this.connected || !peer) return;
     for (let next = this.outbound.poll(); next; next = this.outbound.poll()) {
       this.counters.framesOut++;
       this.counters.bytesOut += next.item.length;

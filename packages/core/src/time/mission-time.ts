@@ -65,19 +65,19 @@ export function utcMsToTaiNs(utcMs: number): bigint {
 }
 
 /**
- * Mission time to UTC (Unix ms; fractional when taiNs is not a whole ms).
- * Exact inverse of utcMsToTaiNs except inside an inserted leap second, which
- * Unix time cannot name: there the result holds at the last ms before the step
- * (23:59:59.999), so UTC stays non-decreasing as TAI runs.
+ * Mission time to UTC, in whole Unix ms (floored, like Date.now()); mission
+ * time itself carries the ns. Exact inverse of utcMsToTaiNs for whole ms,
+ * except inside an inserted leap second, which Unix time cannot name: there the
+ * result holds at the last ms before the step (23:59:59.999), so UTC never
+ * runs backwards as TAI runs. Whole ms are what make that hold consistent: a
+ * fractional result just before the step would otherwise exceed the hold value.
  */
 export function taiNsToUtcMs(taiNs: bigint): number {
   assertBigint('taiNs', taiNs);
-  const wholeMs = floorDiv(taiNs, NS_PER_MS);
-  const fracMs = Number(taiNs - wholeMs * NS_PER_MS) / 1e6;
-  const taiUnixMs = Number(wholeMs + TAI_EPOCH_UNIX_MS_BIG);
+  const taiUnixMs = Number(floorDiv(taiNs, NS_PER_MS) + TAI_EPOCH_UNIX_MS_BIG);
   const { taiMinusUtc, leapSecondEndUtcMs } = taiMinusUtcAtTai(taiUnixMs);
   if (leapSecondEndUtcMs !== undefined) return leapSecondEndUtcMs - 1;
-  return taiUnixMs - taiMinusUtc * 1000 + fracMs;
+  return taiUnixMs - taiMinusUtc * 1000;
 }
 
 function pad(n: number, width: number): string {

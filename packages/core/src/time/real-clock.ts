@@ -48,6 +48,13 @@ abstract class RealTimer implements TimerHandle {
       delay > MAX_NODE_DELAY_MS
         ? setTimeout(() => this.arm(dueMs), MAX_NODE_DELAY_MS)
         : setTimeout(() => {
+            // Node measures delays from its cached loop time, so a timer can
+            // fire a little before performance.now() reaches dueMs; callbacks
+            // must see monotonicMs() >= their due time.
+            if (performance.now() < dueMs) {
+              this.arm(dueMs);
+              return;
+            }
             this.#timer = undefined;
             this.onDue();
           }, Math.max(0, delay));

@@ -64,7 +64,7 @@ export class BusServer {
 
   private accept(socket: Socket): void {
     const remote = socket.remoteAddress ? `${socket.remoteAddress}:${socket.remotePort}` : "local";
-    const link = new StreamLink(`${formatEndpoint(this.boundEndpoint)}<-${remote}`, this.options);
+    const link = new StreamLink(`${formatEndpoint(this.boundEndpoint)}<-${remote}`, { maxFrameBytes: this.bus.maxFrameBytes, ...this.options });
     this.links.add(link);
     this.bus.attach(link);
     link.attachSocket(socket);

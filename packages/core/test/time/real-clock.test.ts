@@ -43,8 +43,7 @@ describe('RealClock', () => {
       }, 20);
       expect(h.active).toBe(true);
     });
-    // Node may fire up to ~1 ms early against performance.now().
-    expect(firedAt - start).toBeGreaterThanOrEqual(18);
+    expect(firedAt - start).toBeGreaterThanOrEqual(20);
     expect(h.active).toBe(false);
   });
 
@@ -75,7 +74,8 @@ describe('RealClock', () => {
       if (++ticks === 2) h.cancel();
     }, 5);
     handles.push(h);
-    await realSleep(60);
+    while (h.active) await realSleep(5);
+    await realSleep(20);
     expect(ticks).toBe(2);
   });
 
@@ -99,7 +99,7 @@ describe('RealClock', () => {
   it('sleep resolves after the delay', async () => {
     const start = clock.monotonicMs();
     await clock.sleep(15);
-    expect(clock.monotonicMs() - start).toBeGreaterThanOrEqual(13);
+    expect(clock.monotonicMs() - start).toBeGreaterThanOrEqual(15);
   });
 
   it('rejects invalid delays and periods', () => {
