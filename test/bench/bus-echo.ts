@@ -5,14 +5,16 @@
 //   bus-echo.js raw <socket-path>   a plain Unix socket; every length-prefixed frame
 //                                   comes back unchanged (the baseline: no protobuf, no bus)
 //
-// It tells the parent "ready" over the IPC channel once connected, and exits
-// when told to ("stop") or when the parent goes away (IPC disconnect), so a
-// crashed benchmark leaves no echo process behind.
+// It tells the parent "ready" over the IPC channel once connected, answers
+// "cpu" with the CPU time it has used, and exits when told to ("stop") or when
+// the parent goes away (IPC disconnect), so a crashed benchmark leaves no echo
+// process behind.
 import { createConnection, type Socket } from "node:net";
 import { Bus, BusClient, FrameDecoder, Priority, RealClock, encodeFrame, parseEndpoint } from "@umbra/core";
 import { umbra } from "@umbra/proto";
 
-export const ECHO_NODE = "bench-echo";
+/** The echo node's name; bus.bench.ts asks it for its BusStats under this name. */
+const ECHO_NODE = "bench-echo";
 
 async function runBus(path: string): Promise<() => void> {
   const bus = new Bus({ node: ECHO_NODE, clock: new RealClock({ unref: true }), queueCapacity: 65536 });
@@ -67,6 +69,11 @@ async function main(): Promise<void> {
   process.on("disconnect", exit);
   process.on("message", (message) => {
     if (message === "stop") exit();
+    // CPU time this process has used so far (µs), so the parent can work out CPU per message.
+    else if (message === "cpu") {
+      const usage = process.cpuUsage();
+      process.send?.({ cpuMicros: usage.user + usage.system });
+    }
   });
   process.send("ready");
 }

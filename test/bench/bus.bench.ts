@@ -36,6 +36,7 @@ import {
 import { codecFor, umbra } from "@umbra/proto";
 import { median, percentile, result, type BenchContext, type BenchResult, type Benchmark } from "./report.js";
 
+/** The node name bus-echo.js gives its bus. */
 const ECHO_NODE = "bench-echo";
 const SIZES = [64, 4096] as const;
 /** Messages in flight in the throughput runs (both bus and raw). */
@@ -67,6 +68,31 @@ export interface EchoTransport {
   send(id: number): void;
   /** Called with the id of every echo that comes back. */
   onEcho: (id: number) => void;
+  /** CPU time the echo child has used so far, µs. */
+  childCpuMicros(): Promise<number>;
+}
+
+function askCpu(child: ChildProcess): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.off("message", onMessage);
+      reject(new Error("echo child did not report its CPU time"));
+    }, 5000);
+    const onMessage = (message: unknown) => {
+      if (typeof message === "object" && message !== null && "cpuMicros" in message) {
+        clearTimeout(timer);
+        child.off("message", onMessage);
+        resolve(Number((message as { cpuMicros: unknown }).cpuMicros));
+      }
+    };
+    child.on("message", onMessage);
+    child.send("cpu");
+  });
+}
+
+function ownCpuMicros(): number {
+  const usage = process.cpuUsage();
+  return usage.user + usage.system;
 }
 
 /** Child processes and socket files, removed on the way out whatever happens. */
@@ -171,19 +197,26 @@ export class BusEcho implements EchoTransport {
   onEcho: (id: number) => void = () => undefined;
   private data: Uint8Array = new Uint8Array(0);
 
-  private constructor(readonly bus: Bus) {}
+  private constructor(
+    readonly bus: Bus,
+    private readonly child: ChildProcess,
+  ) {
+    bus.subscribe(umbra.bench.v1.Pong, (msg) => this.onEcho(Number(msg.id)));
+  }
 
   static async start(resources: Resources): Promise<BusEcho> {
     const bus = new Bus({ node: "bench-a", clock: new RealClock({ unref: true }), queueCapacity: 65536 });
     resources.onClose(() => bus.close());
-    const echo = new BusEcho(bus);
-    bus.subscribe(umbra.bench.v1.Pong, (msg) => echo.onEcho(Number(msg.id)));
     const socketPath = resources.socketPath("bus");
     const server = await BusServer.listen(bus, parseEndpoint(`unix:${socketPath}`));
     resources.onClose(() => server.close());
-    await startEcho(resources, "bus", socketPath);
+    const echo = new BusEcho(bus, await startEcho(resources, "bus", socketPath));
     await echo.probe();
     return echo;
+  }
+
+  childCpuMicros(): Promise<number> {
+    return askCpu(this.child);
   }
 
   setPayload(data: Uint8Array): void {
@@ -231,7 +264,10 @@ export class RawEcho implements EchoTransport {
   private corked = false;
   private readonly decoder = new FrameDecoder();
 
-  private constructor(private readonly socket: Socket) {
+  private constructor(
+    private readonly socket: Socket,
+    private readonly child: ChildProcess,
+  ) {
     socket.setNoDelay?.(true);
     socket.on("data", (chunk: Buffer) => {
       const { frames, violation } = this.decoder.push(chunk);
@@ -250,10 +286,14 @@ export class RawEcho implements EchoTransport {
     });
     resources.onClose(() => new Promise<void>((resolve) => server.close(() => resolve())));
     const connected = new Promise<Socket>((resolve) => server.once("connection", resolve));
-    await startEcho(resources, "raw", socketPath);
+    const child = await startEcho(resources, "raw", socketPath);
     const socket = await connected;
     resources.onClose(() => void socket.destroy());
-    return new RawEcho(socket);
+    return new RawEcho(socket, child);
+  }
+
+  childCpuMicros(): Promise<number> {
+    return askCpu(this.child);
   }
 
   setPayload(data: Uint8Array): void {
@@ -287,6 +327,8 @@ function sleep(ms: number): Promise<void> {
 
 interface ThroughputRun {
   rate: number;
+  /** Messages echoed. */
+  messages: number;
   lost: number;
 }
 
@@ -308,7 +350,7 @@ export function throughput(t: EchoTransport, window: number, durationMs: number)
     const finish = (lost: number) => {
       clearInterval(watchdog);
       t.onEcho = () => undefined;
-      resolve({ rate: (done / (performance.now() - start)) * 1000, lost });
+      resolve({ rate: (done / (performance.now() - start)) * 1000, messages: done, lost });
     };
     t.onEcho = () => {
       outstanding--;
@@ -520,12 +562,22 @@ async function run(ctx: BenchContext): Promise<BenchResult[]> {
         [bus, []],
         [raw, []],
       ]);
+      // CPU time of both processes per echoed message: unlike msg/s, it hardly
+      // moves when other work on the machine takes CPU away from the benchmark.
+      const cpu = new Map<EchoTransport, { micros: number; messages: number }>([
+        [bus, { micros: 0, messages: 0 }],
+        [raw, { micros: 0, messages: 0 }],
+      ]);
       // Alternate so that a noisy moment on the machine hurts both alike.
       for (let round = 0; round < THROUGHPUT_ROUNDS; round++) {
         for (const t of [bus, raw]) {
+          const before = ownCpuMicros() + (await t.childCpuMicros());
           const r = await throughput(t, WINDOW, THROUGHPUT_ROUND_MS);
+          const used = ownCpuMicros() + (await t.childCpuMicros()) - before;
           lose(t, r.lost);
           rates.get(t)!.push(r.rate);
+          cpu.get(t)!.micros += used;
+          cpu.get(t)!.messages += r.messages;
         }
       }
       const busRate = median(rates.get(bus)!);
@@ -535,6 +587,10 @@ async function run(ctx: BenchContext): Promise<BenchResult[]> {
       row.target = `ratio >= ${THROUGHPUT_TARGET_RATIO} (half the raw socket)`;
       row.met = row.ratio !== null && row.ratio >= THROUGHPUT_TARGET_RATIO;
       results.push(row);
+      const perMessage = (t: EchoTransport) => cpu.get(t)!.micros / Math.max(1, cpu.get(t)!.messages);
+      results.push(
+        result(`uds CPU time per echoed message (both processes), ${sizeName(size)}`, perMessage(bus), "µs", { baseline: perMessage(raw) }),
+      );
     }
 
     for (const size of SIZES) {

@@ -121,7 +121,7 @@ export function formatNumber(n: number | null): string {
   if (n === null) return "-";
   if (!Number.isFinite(n)) return String(n);
   const abs = Math.abs(n);
-  if (abs >= 1000) return Math.round(n).toLocaleString("en-US");
+  if (Number.isInteger(n) || abs >= 1000) return Math.round(n).toLocaleString("en-US");
   if (abs >= 100) return n.toFixed(0);
   if (abs >= 10) return n.toFixed(1);
   return n.toFixed(2);
@@ -151,7 +151,7 @@ export function formatTable(report: BenchReport): string {
       .join("  ")
       .trimEnd();
   const out = [
-    `${report.bench} (node ${report.node}, ${report.cpu}, ${os.cpus().length} CPUs)`,
+    `${report.bench} (node ${report.node}, ${report.cpu}, ${os.cpus().length} CPUs, load average ${os.loadavg().map((l) => l.toFixed(1)).join(" ")})`,
     line(header),
     line(widths.map((w) => "-".repeat(w))),
     ...rows.map(line),

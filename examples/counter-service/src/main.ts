@@ -15,12 +15,18 @@ async function main(): Promise<void> {
   const clock = new RealClock();
   const bus = new Bus({ node: `counter-${process.pid}`, clock, logger });
   const client = BusClient.start(bus, endpoint);
+  // Start once the hub knows us, so our declaration and first heartbeat are routed.
+  // If the hub is not up yet, start anyway: the client keeps reconnecting.
+  await client.waitConnected(5000).then(
+    () => client.link.whenSynced(5000),
+    (err: unknown) => logger.warn({ err }, "bus hub not reachable yet; starting anyway"),
+  );
   const service = new CounterService({ bus, clock, logger });
   await service.start();
   const shutdown = async (signal: string) => {
     logger.info({ signal }, "shutting down");
     await service.stop();
-    client.close();
+    await client.close(); // lets the final heartbeat reach the hub
     bus.close();
     process.exit(0);
   };

@@ -601,6 +601,7 @@ export class Bus implements LinkEvents {
         }
         link.remoteTopics = new Set(subs.topics);
         this.readvertise(link);
+        link.markSynced();
       } else {
         link.counters.malformedFrames++;
       }

@@ -48,6 +48,9 @@ export abstract class Link {
   /** Key of the topic set last advertised to the peer, to skip repeats. */
   advertisedKey: string | undefined;
   protected events: LinkEvents | undefined;
+  /** True once the peer's subscriptions have arrived on this connection. */
+  synced = false;
+  private syncWaiters: Array<() => void> = [];
 
   constructor(
     readonly transport: string,
@@ -69,8 +72,35 @@ export abstract class Link {
   /** Closes the link for good. */
   abstract close(): void;
 
+  /** Called by the bus when the peer's subscriptions arrive. */
+  markSynced(): void {
+    this.synced = true;
+    for (const wake of this.syncWaiters.splice(0)) wake();
+  }
+
+  /**
+   * Resolves once the peer has said what it wants. Until then nothing is
+   * forwarded to it, so a node should wait for this before publishing
+   * start-up messages it wants seen.
+   */
+  whenSynced(timeoutMs: number): Promise<void> {
+    if (this.synced) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.syncWaiters = this.syncWaiters.filter((w) => w !== wake);
+        reject(new Error(`link ${this.transport}: peer sent no subscriptions within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.syncWaiters.push(wake);
+    });
+  }
+
   /** Forget per-connection peer state; called when the transport drops. */
   protected resetPeer(): void {
+    this.synced = false;
     this.peer = "";
     this.peerMaxFrameBytes = Number.MAX_SAFE_INTEGER;
     this.remoteTopics = new Set();

@@ -130,14 +130,33 @@ export class StreamLink extends Link {
     this.socket?.destroy();
   }
 
+  /**
+   * Closes for good. What is queued or corked is still written: the socket is
+   * ended, not destroyed, so a service's last words (a final heartbeat, a
+   * command result) reach the peer. A peer that never reads is cut off after
+   * a second.
+   */
   close(): void {
     if (this.closed) return;
+    const socket = this.socket;
+    if (socket && !socket.destroyed) {
+      this.flushQueue();
+      if (this.corked) {
+        this.corked = false;
+        socket.uncork();
+      }
+      socket.end();
+      setTimeout(() => socket.destroy(), 1000).unref();
+    }
     this.closed = true;
     this.outbound.clear();
+  }
+
+  /** Resolves once the current socket (if any) has fully closed. */
+  whenClosed(): Promise<void> {
     const socket = this.socket;
-    if (socket) {
-      socket.destroy();
-    }
+    if (!socket || socket.closed) return Promise.resolve();
+    return new Promise((resolve) => socket.once("close", () => resolve()));
   }
 
   get isClosed(): boolean {

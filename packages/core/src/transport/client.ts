@@ -55,10 +55,22 @@ export class BusClient {
     return client;
   }
 
-  /** Attaches and waits until the first connection is up (or the timeout passes). */
+  /**
+   * Attaches and waits until the first connection is up and the server has
+   * sent its subscriptions, so what is published next is routed (or the
+   * timeout passes: the client is closed and the error thrown).
+   */
   static async connect(bus: Bus, endpoint: Endpoint, options: BusClientOptions & { timeoutMs?: number } = {}): Promise<BusClient> {
     const client = BusClient.start(bus, endpoint, options);
-    await client.waitConnected(options.timeoutMs ?? 5000);
+    const timeoutMs = options.timeoutMs ?? 5000;
+    const started = Date.now();
+    try {
+      await client.waitConnected(timeoutMs);
+      await client.link.whenSynced(Math.max(1, timeoutMs - (Date.now() - started)));
+    } catch (err) {
+      await client.close();
+      throw err;
+    }
     return client;
   }
 
@@ -121,11 +133,13 @@ export class BusClient {
     }, delay);
   }
 
-  /** Stops reconnecting and closes the link. */
-  close(): void {
+  /** Stops reconnecting and closes the link; resolves once what was queued has been written. */
+  close(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    const closed = this.link.whenClosed();
     this.bus.detach(this.link);
+    return closed;
   }
 }
