@@ -74,6 +74,10 @@ export interface EchoTransport {
 
 function askCpu(child: ChildProcess): Promise<number> {
   return new Promise((resolve, reject) => {
+    if (!child.connected) {
+      reject(new Error(`echo child ${child.pid} has gone (exit ${child.signalCode ?? child.exitCode})`));
+      return;
+    }
     const timer = setTimeout(() => {
       child.off("message", onMessage);
       reject(new Error("echo child did not report its CPU time"));
@@ -120,6 +124,8 @@ export class Resources {
 
   child(child: ChildProcess): ChildProcess {
     this.children.add(child);
+    // An IPC send to a child that died fails here; the benchmark notices by itself.
+    child.on("error", () => undefined);
     child.once("exit", () => this.children.delete(child));
     return child;
   }
