@@ -50,6 +50,7 @@ export {
   type ValueOf,
   type ValueTypeName,
 } from "./service/declaration.js";
+export { sendCommand, type SendCommandOptions } from "./service/commanding.js";
 export { ParameterStore, type ParameterValues, type SetResult } from "./service/parameters.js";
 export {
   Service,

@@ -9,6 +9,7 @@ import { silentLogger } from "../log/logger.js";
 import { SimClock } from "../time/sim-clock.js";
 import { fromValueMessage, toValueMessage, type ParameterValue, type ServiceSpec } from "../service/declaration.js";
 import type { CommandResult, Service, ServiceContext } from "../service/service.js";
+import { sendCommand } from "../service/commanding.js";
 
 export interface HarnessOptions {
   startUtcMs?: number;
@@ -92,7 +93,7 @@ export class ServiceHarness<T extends Service<ServiceSpec>> {
   ): Promise<CommandResult> {
     const spec = this.service.spec.commands[name];
     if (!spec) throw new Error(`${this.service.name} declares no command ${name}`);
-    return this.ask(spec.type, args, umbra.core.v1.CommandResult);
+    return this.awaitOnSimClock(sendCommand(this.bus, this.service.name, spec.type, args as InitOf<typeof spec.type>, { timeoutMs: this.replyTimeoutMs }));
   }
 
   /** Sets parameters atomically over the bus, as TTC would. */
@@ -139,10 +140,13 @@ export class ServiceHarness<T extends Service<ServiceSpec>> {
   }
 
   // Requests wait on the SimClock, so time must be moved for a lost reply to time out.
-  private async ask<Q extends GeneratedMessageClass, R extends GeneratedMessageClass>(type: Q, value: InitOf<Q>, reply: R): Promise<MessageOf<R>> {
+  private ask<Q extends GeneratedMessageClass, R extends GeneratedMessageClass>(type: Q, value: InitOf<Q>, reply: R): Promise<MessageOf<R>> {
+    return this.awaitOnSimClock(this.bus.request(type, value, reply, { target: this.service.name, timeoutMs: this.replyTimeoutMs }));
+  }
+
+  private async awaitOnSimClock<T>(request: Promise<T>): Promise<T> {
     let settled = false;
-    const pending = this.bus
-      .request(type, value, reply, { target: this.service.name, timeoutMs: this.replyTimeoutMs })
+    const pending = request
       .finally(() => {
         settled = true;
       });
