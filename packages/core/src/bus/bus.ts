@@ -420,7 +420,7 @@ export class Bus implements LinkEvents {
     for (let turn = 0; turn < maxTurns; turn++) {
       let busy = false;
       for (const subs of this.subscribers.values()) for (const s of subs) if (s.busy) busy = true;
-      for (const link of this.links) if (link.connected && link.outbound.length > 0) busy = true;
+      for (const link of this.links) if (link.connected && link.pendingFrames > 0) busy = true;
       if (!busy) return;
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
@@ -612,7 +612,7 @@ export class Bus implements LinkEvents {
 
   private sendControl(link: Link, topic: string, payload: Uint8Array): void {
     const env = this.envelope(topic, Kind.KIND_CONTROL, payload, Priority.PRIORITY_SAFETY, "");
-    link.send(encodeEnvelope(env), Priority.PRIORITY_SAFETY);
+    link.sendControl(encodeEnvelope(env));
   }
 
   /** Topics a link's peer should send us: ours plus every other link's. */

@@ -39,6 +39,18 @@ export class InProcessLink extends Link {
     this.scheduleFlush();
   }
 
+  private control: Uint8Array[] = [];
+
+  override get pendingFrames(): number {
+    return this.outbound.length + this.control.length;
+  }
+
+  sendControl(frame: Uint8Array): void {
+    if (!this.connected) return;
+    this.control.push(frame);
+    this.scheduleFlush();
+  }
+
   private scheduleFlush(): void {
     if (this.flushScheduled || !this.connected) return;
     this.flushScheduled = true;
@@ -49,19 +61,23 @@ export class InProcessLink extends Link {
     this.flushScheduled = false;
     const peer = this.peerLink;
     if (!this.connected || !peer) return;
-    for (let next = this.outbound.poll(); next; next = this.outbound.poll()) {
-      this.counters.framesOut++;
-      this.counters.bytesOut += next.item.length;
-      peer.counters.framesIn++;
-      peer.counters.bytesIn += next.item.length;
-      peer.events?.linkFrame(peer, next.item);
-    }
+    for (const frame of this.control.splice(0)) this.deliver(peer, frame);
+    for (let next = this.outbound.poll(); next; next = this.outbound.poll()) this.deliver(peer, next.item);
+  }
+
+  private deliver(peer: InProcessLink, frame: Uint8Array): void {
+    this.counters.framesOut++;
+    this.counters.bytesOut += frame.length;
+    peer.counters.framesIn++;
+    peer.counters.bytesIn += frame.length;
+    peer.events?.linkFrame(peer, frame);
   }
 
   close(): void {
     if (!this.open) return;
     this.open = false;
     this.outbound.clear();
+    this.control = [];
     this.resetPeer();
     this.events?.linkDown(this, "closed");
     const peer = this.peerLink;

@@ -67,8 +67,19 @@ export abstract class Link {
   }
 
   abstract get connected(): boolean;
+
+  /** Frames accepted but not yet handed to the transport. */
+  get pendingFrames(): number {
+    return this.outbound.length;
+  }
   /** Queues one envelope's bytes for the peer. Never throws, never blocks. */
   abstract send(frame: Uint8Array, priority: Priority): void;
+  /**
+   * Sends a link-control frame (Hello, Subscriptions) ahead of queued data and
+   * outside the bounded queue, so a backlog can never evict the handshake.
+   * Dropped if not connected: control belongs to one connection.
+   */
+  abstract sendControl(frame: Uint8Array): void;
   /** Closes the link for good. */
   abstract close(): void;
 

@@ -70,6 +70,11 @@ export class StreamLink extends Link {
     this.outbound.offer(frame, priority);
   }
 
+  sendControl(frame: Uint8Array): void {
+    const socket = this.socket;
+    if (socket && this.connected) this.write(socket, frame);
+  }
+
   private write(socket: Socket, frame: Uint8Array): void {
     // Cork within a tick so a burst of small frames leaves in one syscall.
     if (!this.corked) {
