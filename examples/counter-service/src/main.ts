@@ -17,10 +17,10 @@ async function main(): Promise<void> {
   const client = BusClient.start(bus, endpoint);
   // Start once the hub knows us, so our declaration and first heartbeat are routed.
   // If the hub is not up yet, start anyway: the client keeps reconnecting.
-  await client.waitConnected(5000).then(
-    () => client.link.whenSynced(5000),
-    (err: unknown) => logger.warn({ err }, "bus hub not reachable yet; starting anyway"),
-  );
+  await client
+    .waitConnected(5000)
+    .then(() => client.link.whenSynced(5000))
+    .catch((err: unknown) => logger.warn({ err }, "bus hub not reachable yet; starting anyway"));
   const service = new CounterService({ bus, clock, logger });
   await service.start();
   const shutdown = async (signal: string) => {

@@ -15,3 +15,4 @@ export {
   type PlainValue,
 } from "./codec.js";
 export { codecByName, codecFor, isKnownMessageType, messageTypeNames } from "./registry.js";
+export { validateMessage } from "./validate.js";

@@ -23,7 +23,7 @@ import {
   type Envelope,
 } from "./envelope.js";
 import { BusClosedError, BusRemoteError, BusTimeoutError } from "./errors.js";
-import type { Link, LinkEvents } from "./link.js";
+import type { Link, LinkCounters, LinkEvents } from "./link.js";
 import { Priority, addDropCounts, emptyDropCounts, isPriority, type DropCounts } from "./priority.js";
 import { DEFAULT_MAX_FRAME_BYTES, checkMaxFrameBytes } from "./framing.js";
 
@@ -83,7 +83,7 @@ export interface RequestOptions {
   target?: string;
 }
 
-/** Counters of this node, with 64-bit counts as plain numbers. */
+/** Counters of this node (64-bit counts as bigint). */
 export type BusStatsSnapshot = Plain<umbra.bus.v1.BusStats>;
 
 interface Delivery {
@@ -155,11 +155,34 @@ interface PendingRequest {
   timer: TimerHandle;
 }
 
+function bigDrops(d: DropCounts) {
+  return { bulk: BigInt(d.bulk), telemetry: BigInt(d.telemetry), command: BigInt(d.command), safety: BigInt(d.safety) };
+}
+
+function linkStats(peer: string, transport: string, connected: boolean, c: LinkCounters, dropped: DropCounts) {
+  return {
+    peer,
+    transport,
+    connected,
+    framesIn: BigInt(c.framesIn),
+    framesOut: BigInt(c.framesOut),
+    bytesIn: BigInt(c.bytesIn),
+    bytesOut: BigInt(c.bytesOut),
+    malformedFrames: BigInt(c.malformedFrames),
+    unknownTypes: BigInt(c.unknownTypes),
+    framingViolations: BigInt(c.framingViolations),
+    dropped: bigDrops(dropped),
+    reconnects: BigInt(c.reconnects),
+  };
+}
+
 const HELLO = "umbra.bus.v1.Hello";
 const SUBSCRIPTIONS = "umbra.bus.v1.Subscriptions";
 const MAX_ADVERTISED_TOPICS = 10_000;
 /** Room left in a frame for the envelope's own fields (topic, names, counters). */
 const ENVELOPE_HEADROOM_BYTES = 1024;
+/** Smallest frame limit a bus node may have or accept from a peer. */
+export const MIN_BUS_FRAME_BYTES = 2 * ENVELOPE_HEADROOM_BYTES;
 const helloCodec = codecFor(umbra.bus.v1.Hello);
 const subscriptionsCodec = codecFor(umbra.bus.v1.Subscriptions);
 
@@ -180,6 +203,12 @@ export class Bus implements LinkEvents {
   private statsTimer: TimerHandle | undefined;
   /** Drops of subscribers that have since gone, so totals never shrink. */
   private readonly retiredDrops: DropCounts = emptyDropCounts();
+  /** Counters of links that have closed (served connections end with their socket). */
+  private readonly retiredLinks = {
+    count: 0,
+    counters: { framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0, malformedFrames: 0, unknownTypes: 0, framingViolations: 0, reconnects: 0 } as LinkCounters,
+    dropped: emptyDropCounts(),
+  };
   private readonly counters = {
     published: 0,
     delivered: 0,
@@ -200,7 +229,7 @@ export class Bus implements LinkEvents {
     this.queueCapacity = options.queueCapacity ?? 1024;
     this.requestTimeoutMs = options.requestTimeoutMs ?? 2000;
     this.maxFrameBytes = checkMaxFrameBytes(options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES);
-    if (this.maxFrameBytes < 2 * ENVELOPE_HEADROOM_BYTES) throw new RangeError(`maxFrameBytes must be at least ${2 * ENVELOPE_HEADROOM_BYTES}`);
+    if (this.maxFrameBytes < MIN_BUS_FRAME_BYTES) throw new RangeError(`maxFrameBytes must be at least ${MIN_BUS_FRAME_BYTES}`);
     this.inbox = inboxTopic(this.node);
     this.serve(
       umbra.bus.v1.BusStatsRequest,
@@ -336,10 +365,13 @@ export class Bus implements LinkEvents {
     link.bind(this);
   }
 
-  /** Removes a link; its peer's subscriptions are forgotten. */
+  /** Removes a link; its peer's subscriptions are forgotten, its counters kept in the totals. */
   detach(link: Link): void {
     if (!this.links.delete(link)) return;
     link.close();
+    this.retiredLinks.count++;
+    for (const key of Object.keys(this.retiredLinks.counters) as (keyof LinkCounters)[]) this.retiredLinks.counters[key] += link.counters[key];
+    addDropCounts(this.retiredLinks.dropped, link.outbound.dropped);
     this.readvertise();
   }
 
@@ -377,6 +409,11 @@ export class Bus implements LinkEvents {
       this.handleControl(link, env);
       return;
     }
+    if (!link.peer) {
+      // Data before the peer said who it is: not a bus node speaking the protocol.
+      link.counters.malformedFrames++;
+      return;
+    }
     this.route(env, frame, link);
   }
 
@@ -386,32 +423,19 @@ export class Bus implements LinkEvents {
   stats(): BusStatsSnapshot {
     const dropped = addDropCounts(emptyDropCounts(), this.retiredDrops);
     for (const subs of this.subscribers.values()) for (const s of subs) addDropCounts(dropped, s.queue.dropped);
-    const big = (d: DropCounts) => ({ bulk: BigInt(d.bulk), telemetry: BigInt(d.telemetry), command: BigInt(d.command), safety: BigInt(d.safety) });
     return {
       node: this.node,
       published: BigInt(this.counters.published),
       delivered: BigInt(this.counters.delivered),
-      dropped: big(dropped),
+      dropped: bigDrops(dropped),
       handlerErrors: BigInt(this.counters.handlerErrors),
       decodeErrors: BigInt(this.counters.decodeErrors),
       unknownTypes: BigInt(this.counters.unknownTypes),
       requestsTimedOut: BigInt(this.counters.requestsTimedOut),
       lateReplies: BigInt(this.counters.lateReplies),
       missionTimeNs: this.clock.nowTaiNs(),
-      links: [...this.links].map((l) => ({
-        peer: l.peer,
-        transport: l.transport,
-        connected: l.connected,
-        framesIn: BigInt(l.counters.framesIn),
-        framesOut: BigInt(l.counters.framesOut),
-        bytesIn: BigInt(l.counters.bytesIn),
-        bytesOut: BigInt(l.counters.bytesOut),
-        malformedFrames: BigInt(l.counters.malformedFrames),
-        unknownTypes: BigInt(l.counters.unknownTypes),
-        framingViolations: BigInt(l.counters.framingViolations),
-        dropped: big(l.outbound.dropped),
-        reconnects: BigInt(l.counters.reconnects),
-      })),
+      links: [...this.links].map((l) => linkStats(l.peer, l.transport, l.connected, l.counters, l.outbound.dropped)),
+      closedLinks: linkStats("", `${this.retiredLinks.count} closed`, false, this.retiredLinks.counters, this.retiredLinks.dropped),
     };
   }
 
@@ -584,7 +608,12 @@ export class Bus implements LinkEvents {
     try {
       if (env.topic === HELLO) {
         const hello = helloCodec.decode(env.payload);
-        if (hello.protocolVersion !== PROTOCOL_VERSION || !isValidNodeName(hello.node) || hello.maxFrameBytes < 64) {
+        if (
+          hello.protocolVersion !== PROTOCOL_VERSION ||
+          !isValidNodeName(hello.node) ||
+          hello.node === this.node || // a loop back to ourselves, or two nodes with one name
+          hello.maxFrameBytes < MIN_BUS_FRAME_BYTES
+        ) {
           link.counters.malformedFrames++;
           this.logger.warn({ transport: link.transport, hello: { ...hello } }, "incompatible hello; dropping connection");
           (link as Link & { dropConnection?(reason: string): void }).dropConnection?.("incompatible hello");

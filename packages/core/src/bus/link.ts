@@ -109,12 +109,17 @@ export abstract class Link {
     });
   }
 
-  /** Forget per-connection peer state; called when the transport drops. */
-  protected resetPeer(): void {
+  /**
+   * Forget per-connection peer state; called when the transport drops. A link
+   * that will reconnect keeps the peer's last known topics, so what is
+   * published meanwhile waits in its bounded queue instead of being skipped;
+   * the peer's next Subscriptions replace them.
+   */
+  protected resetPeer(keepInterest = false): void {
     this.synced = false;
     this.peer = "";
     this.peerMaxFrameBytes = Number.MAX_SAFE_INTEGER;
-    this.remoteTopics = new Set();
+    if (!keepInterest) this.remoteTopics = new Set();
     this.advertisedKey = undefined;
   }
 }

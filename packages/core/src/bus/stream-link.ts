@@ -8,6 +8,8 @@ import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder, describeViolation, encodeFrame }
 import { PRIORITY_NAMES, type Priority } from "./priority.js";
 
 export interface StreamLinkOptions {
+  /** Queue for the peer's topics while disconnected (client links, which reconnect). */
+  keepInterestWhileDown?: boolean;
   maxFrameBytes?: number;
   queueCapacity?: number;
   /** Bytes the socket may buffer before frames wait in the bounded queue. */
@@ -21,12 +23,14 @@ export class StreamLink extends Link {
   private corked = false;
   readonly maxFrameBytes: number;
   private readonly highWater: number;
+  private readonly keepInterestWhileDown: boolean;
 
   constructor(transport: string, options: StreamLinkOptions = {}) {
     super(transport, options.queueCapacity);
     this.maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
     this.decoder = new FrameDecoder(this.maxFrameBytes);
     this.highWater = options.socketHighWaterBytes ?? 1024 * 1024;
+    this.keepInterestWhileDown = options.keepInterestWhileDown ?? false;
   }
 
   get connected(): boolean {
@@ -124,7 +128,7 @@ export class StreamLink extends Link {
     }
     this.socket = undefined;
     this.corked = false;
-    this.resetPeer();
+    this.resetPeer(this.keepInterestWhileDown);
     this.events?.linkDown(this, this.lastError || "connection closed");
     this.lastError = "";
   }

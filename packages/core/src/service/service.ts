@@ -153,27 +153,45 @@ export abstract class Service<S extends ServiceSpec> {
 
   private readonly timers = new Set<TimerHandle>();
 
-  /** A periodic timer on the service's clock, cancelled on stop. */
+  /** A periodic timer on the service's clock, cancelled on stop. A throw is logged, not fatal. */
   protected every(periodMs: number, fn: () => void): TimerHandle {
-    const t = this.clock.setInterval(() => {
-      try {
-        fn();
-      } catch (err) {
-        this.log.error({ err }, "periodic task failed");
-      }
-    }, periodMs);
-    this.timers.add(t);
-    return t;
+    return this.track(this.clock.setInterval(() => this.guarded(fn, "periodic task"), periodMs));
   }
 
-  /** A one-shot timer on the service's clock, cancelled on stop. */
+  /** A one-shot timer on the service's clock, cancelled on stop. A throw is logged, not fatal. */
   protected after(delayMs: number, fn: () => void): TimerHandle {
-    const t = this.clock.setTimeout(() => {
-      this.timers.delete(t);
+    let handle: TimerHandle | undefined = undefined;
+    handle = this.track(
+      this.clock.setTimeout(() => {
+        if (handle) this.timers.delete(handle);
+        this.guarded(fn, "timer task");
+      }, delayMs),
+    );
+    return handle;
+  }
+
+  // The handle given out removes itself from the set when cancelled, so a
+  // service that re-arms timers does not accumulate dead ones.
+  private track(timer: TimerHandle): TimerHandle {
+    const handle: TimerHandle = {
+      cancel: () => {
+        timer.cancel();
+        this.timers.delete(handle);
+      },
+      get active() {
+        return timer.active;
+      },
+    };
+    this.timers.add(handle);
+    return handle;
+  }
+
+  private guarded(fn: () => void, what: string): void {
+    try {
       fn();
-    }, delayMs);
-    this.timers.add(t);
-    return t;
+    } catch (err) {
+      this.log.error({ err }, `${what} failed`);
+    }
   }
 
   /** Keeps a bus subscription for the life of the service. */
@@ -259,7 +277,7 @@ export abstract class Service<S extends ServiceSpec> {
       this.bus.serve(
         umbra.core.v1.SetParameters,
         umbra.core.v1.ParameterReport,
-        (req) => (req.service === this.name ? this.setParametersFromBus(req) : undefined),
+        (req, meta) => (req.service === this.name ? this.setParametersFromBus(req) : this.misaddressed("SetParameters", req.service, meta.target)),
         { target },
       ),
     );
@@ -267,7 +285,7 @@ export abstract class Service<S extends ServiceSpec> {
       this.bus.serve(
         umbra.core.v1.GetParameters,
         umbra.core.v1.ParameterReport,
-        (req) => (req.service === this.name ? this.parameterReport(req.names) : undefined),
+        (req, meta) => (req.service === this.name ? this.parameterReport(req.names) : this.misaddressed("GetParameters", req.service, meta.target)),
         { target },
       ),
     );
@@ -287,7 +305,12 @@ export abstract class Service<S extends ServiceSpec> {
     if (this.currentState !== ServiceState.SERVICE_STATE_RUNNING) {
       return result(CommandStatus.COMMAND_STATUS_REJECTED_PRECONDITION, `service is ${this.stateName}`);
     }
-    const problem = check?.(args);
+    let problem: string | undefined;
+    try {
+      problem = check?.(args);
+    } catch (err) {
+      problem = `argument check failed: ${err instanceof Error ? err.message : String(err)}`;
+    }
     if (problem) return result(CommandStatus.COMMAND_STATUS_REJECTED_ARGUMENT, problem);
     try {
       const message = await handler.call(this, args);
@@ -336,6 +359,12 @@ export abstract class Service<S extends ServiceSpec> {
       error: "",
       values: wanted.map((n) => ({ name: n, value: toValueMessage(this.spec.parameters[n]!.type, all[n]!) })),
     };
+  }
+
+  // Sent to us by name but naming another service: say so. Untargeted and not ours: stay silent.
+  private misaddressed(what: string, named: string, target: string) {
+    if (target !== this.name) return undefined;
+    return { service: this.name, ok: false, error: `${what} names service ${JSON.stringify(named)} but was sent to ${this.name}`, values: [] };
   }
 
   private expectState(expected: ServiceState, action: string): void {

@@ -44,7 +44,7 @@ export class BusClient {
     if (!(this.policy.initialDelayMs > 0 && this.policy.maxDelayMs >= this.policy.initialDelayMs && this.policy.factor >= 1)) {
       throw new RangeError("reconnect policy needs initialDelayMs > 0, maxDelayMs >= initialDelayMs and factor >= 1");
     }
-    this.link = new StreamLink(formatEndpoint(endpoint), { maxFrameBytes: bus.maxFrameBytes, ...options });
+    this.link = new StreamLink(formatEndpoint(endpoint), { maxFrameBytes: bus.maxFrameBytes, keepInterestWhileDown: true, ...options });
   }
 
   /** Attaches a client link to the bus and starts connecting; does not wait. */

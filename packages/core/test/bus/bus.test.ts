@@ -5,6 +5,7 @@ import { BusClosedError, BusRemoteError, BusTimeoutError } from "../../src/bus/e
 import { InProcessLink } from "../../src/bus/in-process-link.js";
 import { Priority } from "../../src/bus/priority.js";
 import { SimClock } from "../../src/time/sim-clock.js";
+import { helloFrame } from "../support/frames.js";
 
 const { Ping, Pong } = umbra.bench.v1;
 type PingMsg = MessageOf<typeof Ping>;
@@ -265,10 +266,28 @@ describe("bus: nodes joined by links (in-process transport)", () => {
     expect(la.remoteTopics.size).toBe(0);
   });
 
+  it("counts data sent before the peer's Hello as malformed, and refuses a Hello with our own name", async () => {
+    const a = node("a");
+    const [la] = InProcessLink.pair("raw");
+    a.attach(la);
+    a.linkFrame(la, umbra.bus.v1.Envelope.encode({ topic: "umbra.bench.v1.Ping", source: "x", payload: new Uint8Array([8, 1]) }).finish());
+    expect(la.counters.malformedFrames).toBe(1);
+    a.linkFrame(la, helloFrame("a"));
+    expect(la.peer).toBe("");
+    a.linkFrame(la, helloFrame("x", 100)); // frame limit below the bus minimum
+    expect(la.peer).toBe("");
+    a.linkFrame(la, helloFrame("x", 1 << 20, 99)); // another protocol version
+    expect(la.peer).toBe("");
+    expect(la.counters.malformedFrames).toBe(4);
+    a.linkFrame(la, helloFrame("x"));
+    expect(la.peer).toBe("x");
+  });
+
   it("counts and drops malformed frames and unknown types from a peer without crashing", async () => {
     const a = node("a");
     const [la] = InProcessLink.pair("raw");
     a.attach(la);
+    a.linkFrame(la, helloFrame("x"));
     a.linkFrame(la, new Uint8Array([0xff, 0xff, 0xff]));
     a.linkFrame(la, umbra.bus.v1.Envelope.encode({ topic: "no.such.Type", source: "x", payload: new Uint8Array([1]) }).finish());
     a.linkFrame(la, umbra.bus.v1.Envelope.encode({ topic: "", source: "x" }).finish());
@@ -281,6 +300,7 @@ describe("bus: nodes joined by links (in-process transport)", () => {
     const a = node("a");
     const [la] = InProcessLink.pair("raw");
     a.attach(la);
+    a.linkFrame(la, helloFrame("x"));
     let called = false;
     a.subscribe(Ping, () => {
       called = true;

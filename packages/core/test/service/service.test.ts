@@ -13,7 +13,13 @@ const spec = defineService({
   apid: 0x42,
   description: "test service",
   commands: {
-    add: command(umbra.examples.v1.CounterAdd, { description: "adds", check: ({ amount }) => (amount > 10n ? "too big" : undefined) }),
+    add: command(umbra.examples.v1.CounterAdd, {
+      description: "adds",
+      check: ({ amount }) => {
+        if (amount === 13n) throw new Error("unlucky");
+        return amount > 10n ? "too big" : undefined;
+      },
+    }),
     reset: command(umbra.examples.v1.CounterReset, { description: "fails on purpose" }),
   },
   telemetry: { level: { type: "int", description: "" }, ok: { type: "bool", description: "" } },
@@ -47,6 +53,16 @@ class Probe extends Service<typeof spec> {
       },
     };
   }
+  timerCount() {
+    return (this as unknown as { timers: Set<unknown> }).timers.size;
+  }
+  arm(kind: "every" | "after", fail: boolean) {
+    const fn = () => {
+      if (fail) throw new Error("task broke");
+      this.level++;
+    };
+    return kind === "every" ? this.every(100, fn) : this.after(100, fn);
+  }
   misuse(kind: string) {
     if (kind === "type") this.telemetry({ level: "high" as unknown as number });
     if (kind === "float-as-int") this.telemetry({ level: 1.5 });
@@ -69,7 +85,7 @@ describe("Service base", () => {
     await h.stop();
   });
 
-  it("refuses commands once stopped, and says why", async () => {
+  it("stops answering commands once stopped; the last heartbeat says stopped", async () => {
     const h = await ServiceHarness.start((ctx) => new Probe(ctx));
     await h.service.stop();
     await expect(h.command("add", { amount: 1 })).rejects.toThrow(/did not answer/);
@@ -142,6 +158,39 @@ describe("Service base", () => {
     expect(beats.map((b) => b.counter)).toEqual([1n, 2n, 3n, 4n, 5n]);
     expect(beats.at(-1)).toMatchObject({ service: "probe", uptimeMs: 1000n, node: "harness", pid: process.pid });
     await h.stop();
+  });
+
+  it("turns a throwing argument check into an argument rejection", async () => {
+    const h = await ServiceHarness.start((ctx) => new Probe(ctx));
+    expect(await h.command("add", { amount: 13 })).toMatchObject({
+      status: CommandStatus.COMMAND_STATUS_REJECTED_ARGUMENT,
+      message: "argument check failed: unlucky",
+    });
+    await h.stop();
+  });
+
+  it("answers a parameter request sent to it by name but naming another service with an error", async () => {
+    const h = await ServiceHarness.start((ctx) => new Probe(ctx));
+    const r = await h.bus.request(umbra.core.v1.GetParameters, { service: "thermal" }, umbra.core.v1.ParameterReport, { target: "probe" });
+    expect(r).toMatchObject({ ok: false, error: 'GetParameters names service "thermal" but was sent to probe' });
+    await h.stop();
+  });
+
+  it("runs every/after on the clock, survives a throwing task, and forgets cancelled timers", async () => {
+    const h = await ServiceHarness.start((ctx) => new Probe(ctx));
+    const base = h.service.timerCount();
+    h.service.arm("every", true);
+    h.service.arm("after", true);
+    await h.advance(350); // three failing periodic runs and one failing one-shot: logged, not fatal
+    expect(h.service.stateName).toBe("running");
+    expect(h.service.timerCount()).toBe(base + 1); // the one-shot removed itself
+    for (let i = 0; i < 10; i++) h.service.arm("every", false).cancel();
+    expect(h.service.timerCount()).toBe(base + 1);
+    h.service.arm("after", false);
+    await h.advance(100);
+    expect(h.service.level).toBe(1);
+    await h.stop();
+    expect(h.service.timerCount()).toBe(0);
   });
 
   it("rejects bad construction: heartbeat period and initial parameters", () => {

@@ -11,6 +11,7 @@ import { BusClient, backoffDelay, DEFAULT_RECONNECT } from "../../src/transport/
 import { parseEndpoint, type Endpoint } from "../../src/transport/endpoint.js";
 import { RealClock } from "../../src/time/real-clock.js";
 import { Priority } from "../../src/bus/priority.js";
+import { helloFrame } from "../support/frames.js";
 
 const { Ping, Pong } = umbra.bench.v1;
 const cleanups: Array<() => unknown> = [];
@@ -94,7 +95,8 @@ for (const kind of ["unix", "tcp"] as const) {
       const bound = server1.endpoint;
       const spoke = bus("spoke");
       const c = await client(spoke, bound);
-      await joined(c, "hub");
+      hub1.subscribe(Ping, () => undefined);
+      await until(() => c.link.remoteTopics.has("umbra.bench.v1.Ping"), "hub interest");
       await server1.close();
       await until(() => !c.connected, "disconnect");
       // Published while down: waits in the link's bounded queue.
@@ -104,13 +106,14 @@ for (const kind of ["unix", "tcp"] as const) {
       hub2.subscribe(Ping, (m) => {
         got.push(m.id);
       });
-      // Before the new server knows what to want, the queued frame may arrive unasked; the new
-      // hub still gets it because the client flushes as soon as the socket is up.
+      // The client kept the old hub's interest, so id 1 waited in its queue and goes out
+      // as soon as the new connection is up.
       await serve(hub2, bound);
       await until(() => c.connected, "reconnect");
       await until(() => c.link.remoteTopics.has("@hub2"), "resubscribe");
       spoke.publish(Ping, { id: 2n });
       await until(() => got.includes(2n), "delivery after reconnect");
+      expect(got).toEqual([1n, 2n]);
       expect(c.link.counters.reconnects).toBe(1);
     });
   });
@@ -129,9 +132,8 @@ describe("link queue while the peer is away", () => {
     await until(() => c.link.remoteTopics.has("umbra.bench.v1.Ping"), "subscription");
     await server1.close();
     await until(() => !c.connected, "disconnect");
-    // remoteTopics is forgotten on disconnect: nothing would be forwarded. Put the interest
-    // back by hand to exercise the queue the way a live-but-blocked link would.
-    c.link.remoteTopics = new Set(["umbra.bench.v1.Ping"]);
+    // The client link keeps the hub's last known interest while down, so these queue.
+    expect(c.link.remoteTopics.has("umbra.bench.v1.Ping")).toBe(true);
     spoke.publish(Ping, { id: 1n }, { priority: Priority.PRIORITY_BULK });
     spoke.publish(Ping, { id: 2n }, { priority: Priority.PRIORITY_TELEMETRY });
     spoke.publish(Ping, { id: 3n }, { priority: Priority.PRIORITY_TELEMETRY });
@@ -185,7 +187,7 @@ describe("hostile and broken peers", () => {
   }
 
   it("closes only the connection that sends an oversized frame, and counts it", async () => {
-    const { server, stillWorks, linkStats } = await setup();
+    const { hub, server, stillWorks, linkStats } = await setup();
     const evil = await rawPeer(server.endpoint);
     const header = Buffer.alloc(4);
     header.writeUInt32BE(10_000_000);
@@ -194,6 +196,8 @@ describe("hostile and broken peers", () => {
     await until(() => server.connectionCount === 1, "evil connection dropped");
     await stillWorks(1n);
     expect(linkStats()).toHaveLength(1);
+    // The connection is gone but what it did is still counted.
+    expect(hub.stats().closedLinks).toMatchObject({ transport: "1 closed", framingViolations: 1n });
   });
 
   it("closes a connection that sends a zero-length frame", async () => {
@@ -207,6 +211,7 @@ describe("hostile and broken peers", () => {
   it("counts and drops garbage inside good framing, keeping the connection open", async () => {
     const { hub, server, stillWorks } = await setup();
     const evil = await rawPeer(server.endpoint);
+    evil.write(encodeFrame(helloFrame("evil")));
     evil.write(encodeFrame(Buffer.from("this is not protobuf at all \xff\xff")));
     evil.write(encodeFrame(umbra.bus.v1.Envelope.encode({ topic: "evil.Unknown", source: "evil", payload: Buffer.from([1]) }).finish()));
     evil.write(encodeFrame(umbra.bus.v1.Envelope.encode({ topic: "umbra.bench.v1.Ping", source: "evil", payload: Buffer.from([0x08, 0xff]) }).finish()));

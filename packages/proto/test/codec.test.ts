@@ -1,0 +1,112 @@
+import { describe, expect, it } from "vitest";
+import fc from "fast-check";
+import { CodecError, codecFor, codecByName, isKnownMessageType, messageTypeNames, umbra, validateMessage } from "../src/index.js";
+
+const heartbeat = codecFor(umbra.core.v1.Heartbeat);
+const ping = codecFor(umbra.bench.v1.Ping);
+const value = codecFor(umbra.core.v1.Value);
+const event = codecFor(umbra.core.v1.Event);
+
+describe("codecs", () => {
+  it("property: Ping round-trips every uint64 exactly as bigint, and any bytes", () => {
+    fc.assert(
+      fc.property(fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }), fc.uint8Array({ maxLength: 64 }), (id, data) => {
+        const back = ping.decode(ping.encode({ id, data }));
+        expect(back.id).toBe(id);
+        expect(Buffer.from(back.data).equals(Buffer.from(data))).toBe(true);
+      }),
+    );
+  });
+
+  it("property: Heartbeat round-trips (strings, enums, 64-bit and 32-bit fields)", () => {
+    fc.assert(
+      fc.property(
+        fc.record({
+          service: fc.string({ maxLength: 30 }),
+          state: fc.constantFrom(...Object.values(umbra.core.v1.ServiceState).filter((v): v is number => typeof v === "number")),
+          counter: fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }),
+          uptimeMs: fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }),
+          pid: fc.integer({ min: 0, max: 2 ** 32 - 1 }),
+          node: fc.string({ maxLength: 30 }),
+        }),
+        (hb) => {
+          expect(heartbeat.decode(heartbeat.encode(hb))).toEqual(hb);
+        },
+      ),
+    );
+  });
+
+  it("property: a sint64 oneof member round-trips at both ends of its range", () => {
+    fc.assert(
+      fc.property(fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }), (n) => {
+        expect(value.decode(value.encode({ intValue: n }))).toEqual({ intValue: n, kind: "intValue" });
+      }),
+    );
+  });
+
+  it("fills defaults for unset fields and gives maps as plain objects", () => {
+    expect(heartbeat.decode(heartbeat.encode({}))).toEqual({ service: "", state: 0, counter: 0n, uptimeMs: 0n, pid: 0, node: "" });
+    expect(event.decode(event.encode({ args: { a: "1" } })).args).toEqual({ a: "1" });
+  });
+
+  it("rejects values the static code would silently wrap or truncate, naming the field", () => {
+    const bad: [unknown, RegExp][] = [
+      [{ id: -1n }, /^umbra.bench.v1.Ping: id: -1 is out of range for uint64$/],
+      [{ id: 2n ** 64n }, /id: 18446744073709551616 is out of range for uint64/],
+      [{ id: 1.5 }, /id: expected an integer \(uint64\), got number 1.5/],
+      [{ id: 2 ** 60 }, /not a safe integer; give a uint64 as bigint/],
+      [{ id: "12" }, /id: expected an integer \(uint64\), got string "12"/],
+      [{ id: Number.NaN }, /expected an integer/],
+      [{ data: "abc" }, /data: expected bytes/],
+      [{ data: [1, 2] }, /data: expected bytes/],
+      [{ idd: 1n }, /idd: Ping has no such field/],
+    ];
+    for (const [v, message] of bad) {
+      expect(() => ping.encode(v as never)).toThrow(CodecError);
+      expect(() => ping.encode(v as never)).toThrow(message);
+    }
+    expect(() => heartbeat.encode({ pid: -1 })).toThrow(/pid: -1 is out of range for uint32/);
+    expect(() => heartbeat.encode({ pid: 5n as never })).toThrow(/pid: expected a number \(uint32\), got bigint 5/);
+    expect(() => heartbeat.encode({ state: 99 })).toThrow(/state: 99 is not a ServiceState value/);
+    expect(() => heartbeat.encode({ service: 5 as never })).toThrow(/service: expected a string/);
+    expect(() => value.encode({ intValue: 2n ** 63n })).toThrow(/out of range for sint64/);
+    expect(() => value.encode({ intValue: 1n, boolValue: true })).toThrow(/kind: only one of boolValue, intValue may be set/);
+    expect(() => value.encode({ kind: "nonsense" as never })).toThrow(/kind: must name one of/);
+    expect(() => event.encode({ args: { a: 1 as never } })).toThrow(/args\["a"\]: expected a string/);
+    expect(() => codecFor(umbra.core.v1.TelemetryReport).encode({ samples: [{ name: "x", value: { floatValue: "hot" as never } }] })).toThrow(
+      /samples\[0\].value.floatValue: expected a number \(double\)/,
+    );
+    expect(() => ping.encode(null as never)).toThrow(/message must be an object/);
+    expect(() => ping.encode([] as never)).toThrow(/message must be an object/);
+  });
+
+  it("allows NaN and infinities in floating-point fields, as protobuf does", () => {
+    expect(value.decode(value.encode({ floatValue: Number.POSITIVE_INFINITY })).floatValue).toBe(Number.POSITIVE_INFINITY);
+    expect(value.decode(value.encode({ floatValue: Number.NaN })).floatValue).toBeNaN();
+  });
+
+  it("rejects bytes that are not the message, with the type named", () => {
+    expect(() => ping.decode(new Uint8Array([0x08, 0xff]))).toThrow(/umbra.bench.v1.Ping: cannot decode 2 bytes/);
+  });
+
+  it("property: decoding arbitrary bytes either succeeds or throws a CodecError", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 200 }), (bytes) => {
+        try {
+          heartbeat.decode(bytes);
+        } catch (err) {
+          expect(err).toBeInstanceOf(CodecError);
+        }
+      }),
+    );
+  });
+
+  it("knows every generated type by full name, and nothing else", () => {
+    expect(messageTypeNames.has("umbra.bus.v1.Envelope")).toBe(true);
+    expect(messageTypeNames.has("umbra.core.v1.Heartbeat")).toBe(true);
+    expect(isKnownMessageType("umbra.core.v1.Nope")).toBe(false);
+    expect(codecByName("umbra.bench.v1.Ping")?.typeName).toBe("umbra.bench.v1.Ping");
+    expect(codecByName("x")).toBeUndefined();
+    expect(validateMessage("no.Such", {})).toMatch(/no message type/);
+  });
+});
