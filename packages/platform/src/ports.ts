@@ -1,0 +1,96 @@
+// The hardware as a service sees it. One interface per concern; a Linux
+// adapter (sysfs, /dev/watchdog) and a HIL adapter (bus) implement each, so
+// service code is identical on a board and on a bench.
+//
+// Every read is async and either returns a validated value or rejects with a
+// PlatformError naming the port, the source and what was wrong. No port ever
+// returns NaN or a guess.
+
+export interface ThermalZone {
+  /** Stable name, e.g. "thermal_zone0". */
+  zone: string;
+  /** Kernel type, e.g. "cpu-thermal". */
+  type: string;
+}
+
+export interface ThermalZonesPort {
+  zones(): Promise<ThermalZone[]>;
+  /** Temperature in degrees Celsius. */
+  readCelsius(zone: string): Promise<number>;
+}
+
+export interface CpuFreqPolicyInfo {
+  policy: string;
+  cpus: number[];
+  /** Ascending. */
+  availableKHz: number[];
+}
+
+export interface CpuFreqPort {
+  policies(): Promise<CpuFreqPolicyInfo[]>;
+  currentKHz(policy: string): Promise<number>;
+  maxKHz(policy: string): Promise<number>;
+  /** Sets the scaling ceiling; must be one of the available steps. */
+  setMaxKHz(policy: string, khz: number): Promise<void>;
+}
+
+export interface PowerReadings {
+  busVoltageV: number;
+  /** Positive = drawn by the payload. */
+  busCurrentA: number;
+  /** Power coming in from the solar array. */
+  inputPowerW: number;
+  /** 0..100. */
+  batterySocPct: number;
+}
+
+export interface PowerPort {
+  read(): Promise<PowerReadings>;
+}
+
+export interface EdacCounts {
+  controller: string;
+  correctable: bigint;
+  uncorrectable: bigint;
+}
+
+export interface EdacPort {
+  read(): Promise<EdacCounts[]>;
+}
+
+export interface WatchdogStatus {
+  armed: boolean;
+  timeoutS: number;
+}
+
+export interface WatchdogPort {
+  /** Opens and starts the watchdog with the given timeout (seconds). */
+  arm(timeoutS: number): Promise<void>;
+  kick(): Promise<void>;
+  /** Stops it cleanly (the magic close), where the hardware allows. */
+  disarm(): Promise<void>;
+  status(): WatchdogStatus;
+}
+
+/** All ports of one platform. */
+export interface Platform {
+  readonly kind: "linux" | "hil";
+  thermal: ThermalZonesPort;
+  cpufreq: CpuFreqPort;
+  power: PowerPort;
+  edac: EdacPort;
+  watchdog: WatchdogPort;
+  close(): Promise<void>;
+}
+
+/** A port could not give a trustworthy answer. */
+export class PlatformError extends Error {
+  constructor(
+    readonly port: "thermal" | "cpufreq" | "power" | "edac" | "watchdog",
+    readonly source: string,
+    readonly reason: string,
+  ) {
+    super(`${port}: ${source}: ${reason}`);
+    this.name = "PlatformError";
+  }
+}
