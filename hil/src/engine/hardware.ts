@@ -52,7 +52,7 @@ export class EmulatedHardware {
 
   private policyState(p: (typeof this.policies)[number]) {
     // The governor runs at the ceiling when busy; this emulation has no idle states.
-    return { policy: p.policy, cpus: p.cpus, availableKHz: p.availableKHz, currentKhz: p.maxKHz, maxKhz: p.maxKHz };
+    return { policy: p.policy, cpus: p.cpus, availableKhz: p.availableKHz, currentKhz: p.maxKHz, maxKhz: p.maxKHz };
   }
 
   addSensorFault(fault: SensorFault): void {

@@ -54,6 +54,8 @@ export function validateSolarArraySpec(spec: SolarArraySpec, prefix = ""): void 
   }
 }
 
+const COS_TOLERANCE = 1e-9;
+
 /**
  * Array output power (SMAD eq. 11-5 form):
  *   P = S · A · η · packing · (1 − d)^age · max(0, cosθ) · sunFraction
@@ -67,7 +69,8 @@ export function arrayPowerW(
   solarConstantWm2 = SOLAR_CONSTANT_WM2,
 ): number {
   requireFraction("sunFraction", sunFraction);
-  requireInRange("cosIncidence", cosIncidence, -1, 1);
+  // A normalised dot product can land a rounding error past ±1: tolerate 1e-9, reject real errors.
+  requireInRange("cosIncidence", cosIncidence, -1 - COS_TOLERANCE, 1 + COS_TOLERANCE);
   requireNonNegative("solarConstantWm2", solarConstantWm2);
   const lifeFactor = Math.pow(1 - spec.degradationPerYear, spec.ageYears);
   return (
@@ -76,7 +79,7 @@ export function arrayPowerW(
     spec.cellEfficiency *
     spec.packingFactor *
     lifeFactor *
-    Math.max(0, cosIncidence) *
+    Math.min(1, Math.max(0, cosIncidence)) *
     sunFraction
   );
 }

@@ -12,7 +12,7 @@ export function julianDate(utcMs: number): number {
   return requireFinite(utcMs, 'utcMs') / MS_PER_DAY + JD_UNIX_EPOCH;
 }
 
-/** Greenwich mean sidereal time in radians, [0, 2π) (IAU-82, Vallado 2013 eq. 3-45, via satellite.js). */
+/** Greenwich mean sidereal time in radians, [0, 2π) (IAU-82 expression of Vallado's GSTIME, via satellite.js). */
 export function gmstRad(utcMs: number): number {
   return gstime(julianDate(utcMs));
 }

@@ -30,7 +30,8 @@ export type SeriesName = (typeof SERIES_NAMES)[number];
 
 export interface FaultEntry {
   elapsedS: number;
-  missionTimeNs: string;
+  /** Mission time (TAI) as text. */
+  missionTime: string;
   kind: string;
   target: string;
   detail: string;

@@ -115,7 +115,7 @@ export function lineChart(o: ChartOptions): string {
   const y = (v: number) => top + (1 - (v - lo) / (hi - lo || 1)) * plotH;
   const parts: string[] = [];
   parts.push(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="${escapeXml(o.title)}">`);
-  parts.push(`<text x="${left}" y="18" class="title">${escapeXml(o.title)} (${escapeXml(o.unit)})</text>`);
+  parts.push(`<text x="${left}" y="18" class="title">${escapeXml(o.title)}${o.unit ? ` (${escapeXml(o.unit)})` : ""}</text>`);
   for (const layer of o.bands ?? []) {
     for (const b of layer.bands) {
       const bx = x(Math.max(t0, b.startS));

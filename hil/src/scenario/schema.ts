@@ -92,7 +92,7 @@ const station = z
 
 const array = z
   .object({
-    areaM2: num(0.001, 1000).default(1.2),
+    areaM2: num(0.001, 1000).default(0.5),
     cellEfficiency: num(0.01, 0.6).default(0.3),
     packingFactor: num(0.1, 1).default(0.85),
     degradationPerYear: num(0, 0.5).default(0.0275),
@@ -172,7 +172,10 @@ const radiation = z
     sefiHangProbability: num(0, 1).default(0.5),
     latchupRatePerDay: num(0, 1000).default(0.002),
     latchupCurrentStepW: num(0, 1000).default(6),
-    doseKradPerDay: num(0, 1000).default(0.01),
+    /** Total ionising dose rate, krad(Si)/day: quiet orbit, inside the SAA, during a solar particle event. */
+    doseKradPerDay: num(0, 1000).default(0.001),
+    saaDoseKradPerDay: num(0, 1000).default(0.05),
+    speDoseKradPerDay: num(0, 1000).default(1),
     solarParticleEvents: z.array(spe).max(100).default([]),
   })
   .strict();
@@ -200,6 +203,15 @@ const hardware = z
     memoryBytes: bytes.default(8 * 1024 ** 3),
     /** Hardware ECC on DRAM: upsets are counted by EDAC and corrected (single-bit) instead of reaching buffers. */
     ecc: z.boolean().default(false),
+    /**
+     * A latching current limiter on the payload rail: it trips on a latch-up's
+     * over-current after tripDelay and power-cycles the rail. Without one, a
+     * latch-up lasts until something sends umbra.hil.v1.PowerCycle.
+     */
+    latchingCurrentLimiter: z
+      .object({ enabled: z.boolean().default(true), tripDelay: duration("tripDelay", 0, 86400).default(60) })
+      .strict()
+      .prefault({}),
   })
   .strict();
 

@@ -1,0 +1,91 @@
+#!/usr/bin/env node
+// umbra-hil: runs HIL scenarios in fast time and writes their reports.
+// (`umbra hil run` in the umbra CLI calls the same code once the CLI exists.)
+import { Command, InvalidArgumentError } from "commander";
+import { SingleBar, Presets } from "cli-progress";
+import { resolve } from "node:path";
+import { BusServer, createLogger, formatEndpoint, parseEndpoint } from "@umbra/core";
+import { loadScenario, ScenarioError } from "./scenario/load.js";
+import { HilRun } from "./engine/run.js";
+import { writeReport } from "./report/report.js";
+
+function parseSpeed(value: string): number | "max" {
+  if (value === "max") return "max";
+  const n = Number(value);
+  if (!(n > 0) || !Number.isFinite(n)) throw new InvalidArgumentError('expected a positive number of simulated seconds per second, or "max"');
+  return n;
+}
+
+const program = new Command();
+program.name("umbra-hil").description("Hardware-in-the-loop environment: orbit, power, thermal and radiation, with fault injection").showHelpAfterError();
+
+program
+  .command("run")
+  .description("run a scenario and write its report (JSON and HTML)")
+  .argument("<scenario>", "scenario file (YAML)")
+  .option("-o, --out <dir>", "folder for the report", "hil-reports")
+  .option("--speed <x>", 'simulated seconds per wall second, or "max"', parseSpeed, "max" as number | "max")
+  .option("--listen <endpoint>", "serve the HIL bus on unix:<path> or tcp:<host>:<port> so services on a board can join")
+  .option("--no-progress", "do not draw a progress bar")
+  .option("--json", "print the summary as JSON")
+  .action(async (file: string, opts: { out: string; speed: number | "max"; listen?: string; progress: boolean; json?: boolean }) => {
+    const scenario = await loadScenario(file);
+    const logger = createLogger({ name: "hil", level: process.env["UMBRA_LOG_LEVEL"] ?? "warn" });
+    const bar = opts.progress && process.stderr.isTTY ? new SingleBar({ format: "{bar} {percentage}% | {value}/{total} h simulated | ETA {eta}s", hideCursor: true }, Presets.shades_classic) : undefined;
+    const total = +(scenario.duration / 3600).toFixed(2);
+    bar?.start(total, 0);
+    let lastHour = -1;
+    const run = new HilRun({
+      scenario,
+      scenarioFile: resolve(file),
+      speed: opts.speed,
+      logger,
+      onProgress: (t) => {
+        const h = Math.floor(t / 360) / 10;
+        if (h !== lastHour) {
+          lastHour = h;
+          bar?.update(h);
+        }
+      },
+    });
+    const server = opts.listen ? await BusServer.listen(run.bus, parseEndpoint(opts.listen)) : undefined;
+    if (server) process.stderr.write(`HIL bus listening on ${formatEndpoint(server.endpoint)}\n`);
+    const stop = () => run.stop();
+    process.once("SIGINT", stop);
+    const report = await run.run();
+    bar?.update(total);
+    bar?.stop();
+    await server?.close();
+    const paths = await writeReport(report, opts.out);
+    if (opts.json) {
+      process.stdout.write(JSON.stringify({ summary: report.summary, run: report.run, report: paths }) + "\n");
+      return;
+    }
+    const lines = Object.entries(report.summary).map(([k, v]) => `  ${k.padEnd(18)} ${v}`);
+    process.stdout.write(
+      `${scenario.name}: ${(scenario.duration / 3600).toFixed(1)} h simulated in ${report.run.wallSeconds.toFixed(2)} s (x${Math.round(report.run.simulatedToWallRatio)})\n${lines.join("\n")}\nreport: ${paths.html}\n        ${paths.json}\n`,
+    );
+  });
+
+program
+  .command("validate")
+  .description("check scenario files and print what is wrong with each")
+  .argument("<scenario...>", "scenario files")
+  .action(async (files: string[]) => {
+    let bad = 0;
+    for (const f of files) {
+      try {
+        const s = await loadScenario(f);
+        process.stdout.write(`${f}: ok (${s.name}, ${(s.duration / 3600).toFixed(1)} h, step ${s.step} s, ${s.faults.length} scheduled faults)\n`);
+      } catch (err) {
+        bad++;
+        process.stderr.write(`${(err as Error).message}\n`);
+      }
+    }
+    if (bad) process.exitCode = 2;
+  });
+
+program.parseAsync().catch((err: unknown) => {
+  process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+  process.exitCode = err instanceof ScenarioError ? 2 : 1;
+});

@@ -1,0 +1,551 @@
+// A HIL run: steps the environment in simulated time, publishes what the
+// hardware would show (umbra.platform.v1.HardwareState) and the ground truth
+// (umbra.hil.v1.EnvironmentSample) on the bus, answers the hardware requests
+// services make through the platform's HIL adapters (target "hil"), injects
+// scheduled and radiation-driven faults, and records everything for the report.
+import { Bus, Priority, SimClock, formatTai, silentLogger, utcMsToTaiNs, type Logger } from "@umbra/core";
+import { umbra } from "@umbra/proto";
+import type { Scenario, FaultSpec } from "../scenario/schema.js";
+import { Recorder, SERIES_NAMES, type FaultEntry, type RunReport, type SeriesName } from "../report/report.js";
+import { Environment, type EnvironmentStep, type Window } from "./environment.js";
+import { EmulatedHardware } from "./hardware.js";
+import { Rng } from "../models/index.js";
+
+export const HIL_NODE = "hil";
+/** Power reports older than this many steps no longer count as the payload's draw. */
+const POWER_DRAW_TTL_STEPS = 3;
+/** Exponent of the CPU frequency ratio applied to the payload's dynamic power (between f and f³; see docs/hil.md). */
+const DYNAMIC_POWER_EXPONENT = 2;
+
+export interface HilRunOptions {
+  scenario: Scenario;
+  scenarioFile?: string;
+  /** Bus to run on; its clock must be `clock`. By default a new node "hil" with its own SimClock. */
+  bus?: Bus;
+  clock?: SimClock;
+  /** Simulated seconds per wall second; "max" runs as fast as the machine allows. */
+  speed?: number | "max";
+  onProgress?: (elapsedS: number, durationS: number) => void;
+  logger?: Logger;
+  /** Time allowed (simulated ms) for a service to acknowledge an injected fault. */
+  faultAckTimeoutMs?: number;
+}
+
+interface RegionInfo {
+  service: string;
+  region: string;
+  sizeBytes: number;
+  baseBit: number;
+}
+
+interface ProcessInfo {
+  pid: number;
+  node: string;
+}
+
+export class HilRun {
+  readonly bus: Bus;
+  readonly clock: SimClock;
+  readonly environment: Environment;
+  readonly hardware: EmulatedHardware;
+  private readonly scenario: Scenario;
+  private readonly options: HilRunOptions;
+  private readonly log: Logger;
+  private readonly recorder = new Recorder();
+  private readonly faults: FaultEntry[] = [];
+  private readonly faultRng: Rng;
+  private readonly regions: RegionInfo[] = [];
+  private nextRegionBit = 0;
+  private readonly processes = new Map<string, ProcessInfo>();
+  private readonly powerDraws = new Map<string, { watts: number; step: number }>();
+  private readonly ownsBus: boolean;
+  private step = 0;
+  private stopped = false;
+  private sefis = 0;
+  private latchups = 0;
+  private watchdogResets = 0;
+  private energyInWh = 0;
+  private energyOutWh = 0;
+  private shedWh = 0;
+  private minSoc = 100;
+  private maxDie = Number.NEGATIVE_INFINITY;
+  private readonly pending: Promise<unknown>[] = [];
+
+  constructor(options: HilRunOptions) {
+    this.options = options;
+    this.scenario = options.scenario;
+    this.log = (options.logger ?? silentLogger()).child({ hil: options.scenario.name });
+    if (options.bus && !options.clock) throw new Error("a HIL run on a given bus needs that bus's SimClock too");
+    this.clock = options.clock ?? new SimClock({ startUtcMs: options.scenario.epoch });
+    this.ownsBus = !options.bus;
+    this.bus = options.bus ?? new Bus({ node: HIL_NODE, clock: this.clock, logger: this.log, queueCapacity: 8192 });
+    this.environment = new Environment(options.scenario);
+    this.hardware = new EmulatedHardware(options.scenario.hardware);
+    this.faultRng = new Rng(options.scenario.seed).fork("faults");
+    this.wireBus();
+  }
+
+  /** Stops the run after the current step. */
+  stop(): void {
+    this.stopped = true;
+  }
+
+  async run(): Promise<RunReport> {
+    const s = this.scenario;
+    const steps = Math.floor(s.duration / s.step + 1e-9);
+    const stepMs = s.step * 1000;
+    const schedule = [...s.faults].sort((a, b) => a.at - b.at);
+    let nextFault = 0;
+    const wallStart = performance.now();
+    const exposedBits = s.hardware.memoryBytes * 8;
+    for (this.step = 1; this.step <= steps && !this.stopped; this.step++) {
+      await this.clock.advance(stepMs);
+      const demand = this.payloadDemandW();
+      const env = this.environment.step(s.step, demand, exposedBits);
+      this.hardware.expireFaults(env.elapsedS);
+      while (nextFault < schedule.length && schedule[nextFault]!.at <= env.elapsedS) this.inject(schedule[nextFault++]!, env);
+      this.applyRadiation(env);
+      this.checkCurrentLimiter(env);
+      if (this.hardware.checkWatchdog(env.elapsedS)) {
+        this.watchdogResets++;
+        this.record(env, "watchdog-reset", "payload computer", `not kicked for ${this.hardware.watchdog.timeoutS} s`, "hardware", "board reset (emulated)");
+      }
+      this.publish(env);
+      this.account(env);
+      this.options.onProgress?.(env.elapsedS, s.duration);
+      if (this.options.speed !== undefined && this.options.speed !== "max") {
+        const due = wallStart + (env.elapsedS / this.options.speed) * 1000;
+        const wait = due - performance.now();
+        if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+      }
+    }
+    await this.bus.idle();
+    await Promise.allSettled(this.pending);
+    const wallSeconds = (performance.now() - wallStart) / 1000;
+    const report = this.report(wallSeconds);
+    if (this.ownsBus) this.bus.close();
+    return report;
+  }
+
+  // ---- inputs from services ----------------------------------------------
+
+  private wireBus(): void {
+    const bus = this.bus;
+    bus.subscribe(umbra.platform.v1.PowerDraw, (d) => {
+      if (Number.isFinite(d.watts) && d.watts >= 0 && d.watts < 1e5) this.powerDraws.set(d.source, { watts: d.watts, step: this.step });
+    });
+    bus.subscribe(umbra.core.v1.Heartbeat, (hb) => {
+      if (hb.pid > 0) this.processes.set(hb.service, { pid: hb.pid, node: hb.node });
+    });
+    bus.subscribe(umbra.platform.v1.MemoryRegionInfo, (r) => {
+      if (this.regions.some((x) => x.service === r.service && x.region === r.region)) return;
+      const sizeBytes = Number(r.sizeBytes);
+      if (!(sizeBytes > 0) || sizeBytes > this.scenario.hardware.memoryBytes) return;
+      // Regions are laid out one after another in the emulated memory, so an
+      // upset at a random address lands in one with probability ∝ its size.
+      this.regions.push({ service: r.service, region: r.region, sizeBytes, baseBit: this.nextRegionBit });
+      this.nextRegionBit += sizeBytes * 8;
+    });
+    bus.serve(
+      umbra.platform.v1.SetCpuMaxFrequency,
+      umbra.platform.v1.CpuFreqPolicy,
+      (req) => {
+        const r = this.hardware.setMaxKHz(req.policy, req.maxKhz);
+        if (!r.ok) throw new Error(r.error);
+        return r.state;
+      },
+      { target: HIL_NODE },
+    );
+    bus.serve(
+      umbra.platform.v1.WatchdogAction,
+      umbra.platform.v1.WatchdogState,
+      (req) => {
+        const w = this.hardware.watchdog;
+        const nowS = this.environment.timeS;
+        const nowNs = this.clock.nowTaiNs();
+        switch (req.action) {
+          case umbra.platform.v1.WatchdogActionKind.WATCHDOG_ACTION_ARM:
+            if (!(req.timeoutS >= 1 && req.timeoutS <= 3600)) throw new Error(`watchdog timeout ${req.timeoutS} s is not in 1..3600`);
+            w.armed = true;
+            w.timeoutS = req.timeoutS;
+            this.hardware.kickWatchdog(nowS, nowNs);
+            break;
+          case umbra.platform.v1.WatchdogActionKind.WATCHDOG_ACTION_KICK:
+            if (!w.armed) throw new Error("watchdog is not armed");
+            this.hardware.kickWatchdog(nowS, nowNs);
+            break;
+          case umbra.platform.v1.WatchdogActionKind.WATCHDOG_ACTION_DISARM:
+            w.armed = false;
+            break;
+          default:
+            throw new Error(`unknown watchdog action ${req.action}`);
+        }
+        return { armed: w.armed, timeoutS: w.timeoutS, lastKickNs: w.lastKickNs, expirations: w.expirations };
+      },
+      { target: HIL_NODE },
+    );
+    bus.serve(
+      umbra.hil.v1.PowerCycle,
+      umbra.hil.v1.PowerCycleResult,
+      (req) => {
+        const wasLatched = this.environment.power.latchedUp;
+        this.environment.power.powerCycle();
+        this.faults.push(this.entry(this.environment.timeS, "power-cycle", "payload rail", req.reason || "requested", "hardware", wasLatched ? "latch-up cleared" : "no latch-up present"));
+        return { wasLatched };
+      },
+      { target: HIL_NODE },
+    );
+  }
+
+  private payloadDemandW(): number {
+    const p = this.scenario.power.payload;
+    let reported = 0;
+    let any = false;
+    for (const [source, d] of this.powerDraws) {
+      if (this.step - d.step > POWER_DRAW_TTL_STEPS) this.powerDraws.delete(source);
+      else {
+        reported += d.watts;
+        any = true;
+      }
+    }
+    if (any) return reported;
+    const dynamic = (p.busyW - p.idleW) * p.dutyCycle * this.hardware.frequencyRatio() ** DYNAMIC_POWER_EXPONENT;
+    return p.idleW + Math.max(0, dynamic);
+  }
+
+  // ---- faults -------------------------------------------------------------
+
+  private entry(tS: number, kind: string, target: string, detail: string, cause: FaultEntry["cause"], outcome: string): FaultEntry {
+    return { elapsedS: tS, missionTime: formatTai(utcMsToTaiNs(this.scenario.epoch + tS * 1000)), kind, target, detail, cause, outcome };
+  }
+
+  private record(env: EnvironmentStep, kind: string, target: string, detail: string, cause: FaultEntry["cause"], outcome: string): FaultEntry {
+    const e = this.entry(env.elapsedS, kind, target, detail, cause, outcome);
+    this.faults.push(e);
+    this.log.info({ kind, target, detail, cause }, "fault injected");
+    return e;
+  }
+
+  private inject(f: FaultSpec, env: EnvironmentStep): void {
+    switch (f.kind) {
+      case "bit-flip":
+      case "multi-bit-flip": {
+        const region = this.regions.find((r) => r.service === f.service && r.region === f.region);
+        const count = f.kind === "bit-flip" ? f.bits : f.adjacent;
+        if (!region) {
+          this.record(env, f.kind, `${f.service}/${f.region}`, `${count} bit(s)`, "schedule", "not delivered: region not registered");
+          return;
+        }
+        const bits = region.sizeBytes * 8;
+        const offsets: number[] = [];
+        if (f.kind === "multi-bit-flip") {
+          const start = this.faultRng.int(Math.max(1, bits - count + 1));
+          for (let i = 0; i < count && start + i < bits; i++) offsets.push(start + i);
+        } else {
+          const chosen = new Set<number>();
+          while (chosen.size < Math.min(count, bits)) chosen.add(this.faultRng.int(bits));
+          offsets.push(...[...chosen].sort((a, b) => a - b));
+        }
+        this.flip(env, f.kind, region, offsets, "schedule");
+        return;
+      }
+      case "replica-output": {
+        const offsets = Array.from({ length: f.bits }, () => this.faultRng.int(32 * 8));
+        const e = this.record(env, f.kind, `${f.service}#${f.replica}`, `bits ${offsets.join(",")}`, "schedule", "pending");
+        const id = `fault-${this.faults.length}`;
+        this.track(
+          e,
+          this.bus.request(
+            umbra.hil.v1.CorruptReplicaOutput,
+            { service: f.service, replica: f.replica, bitOffsets: offsets.map(BigInt), injectionId: id },
+            umbra.hil.v1.FaultAck,
+            { target: f.service, timeoutMs: this.options.faultAckTimeoutMs ?? 5000 },
+          ),
+          (ack) => (ack.applied ? "applied" : `rejected: ${ack.error}`),
+        );
+        return;
+      }
+      case "sensor-stuck":
+      case "sensor-spike":
+      case "sensor-nan": {
+        const kind = f.kind === "sensor-stuck" ? "stuck" : f.kind === "sensor-spike" ? "spike" : "nan";
+        const value = "value" in f ? f.value : undefined;
+        this.hardware.addSensorFault({ sensor: f.sensor, kind, value, untilS: env.elapsedS + f.duration });
+        this.record(env, f.kind, f.sensor, `${value === undefined ? "" : `value ${value}, `}for ${f.duration} s`, "schedule", "applied");
+        return;
+      }
+      case "hang":
+        this.signal(env, f.service, "hang", f.duration, "schedule");
+        return;
+      case "kill":
+        this.signal(env, f.service, "kill", 0, "schedule");
+        return;
+      case "latch-up": {
+        const stepW = f.currentStepW ?? this.scenario.radiation.latchupCurrentStepW;
+        this.environment.power.latchUp(stepW);
+        this.latchups++;
+        this.record(env, "latch-up", "payload rail", `+${stepW} W until power cycle`, "schedule", "applied");
+        return;
+      }
+    }
+  }
+
+  private flip(env: EnvironmentStep, kind: string, region: RegionInfo, offsets: number[], cause: FaultEntry["cause"]): void {
+    const e = this.record(env, kind, `${region.service}/${region.region}`, `bits ${offsets.join(",")}`, cause, "pending");
+    const id = `fault-${this.faults.length}`;
+    this.track(
+      e,
+      this.bus.request(
+        umbra.platform.v1.FlipBits,
+        { service: region.service, region: region.region, bitOffsets: offsets.map(BigInt), injectionId: id },
+        umbra.platform.v1.FlipBitsResult,
+        { target: region.service, timeoutMs: this.options.faultAckTimeoutMs ?? 5000 },
+      ),
+      (r) => (r.applied ? "applied" : `rejected: ${r.error}`),
+    );
+  }
+
+  private track<T>(entry: FaultEntry, request: Promise<T>, outcome: (reply: T) => string): void {
+    this.pending.push(
+      request.then(
+        (reply) => {
+          entry.outcome = outcome(reply);
+        },
+        (err: Error) => {
+          entry.outcome = `not delivered: ${err.message}`;
+        },
+      ),
+    );
+  }
+
+  private signal(env: EnvironmentStep, service: string, kind: "hang" | "kill", durationS: number, cause: FaultEntry["cause"]): void {
+    const proc = this.processes.get(service);
+    const detail = kind === "hang" ? `SIGSTOP for ${durationS} s` : "SIGKILL";
+    if (!proc) {
+      this.record(env, kind, service, detail, cause, "not delivered: no heartbeat with a pid from this service");
+      return;
+    }
+    if (proc.pid === process.pid) {
+      this.record(env, kind, service, detail, cause, "not delivered: the service runs inside the HIL process");
+      return;
+    }
+    try {
+      process.kill(proc.pid, kind === "hang" ? "SIGSTOP" : "SIGKILL");
+      if (kind === "hang") {
+        this.clock.setTimeout(() => {
+          try {
+            process.kill(proc.pid, "SIGCONT");
+          } catch {
+            // already gone
+          }
+        }, durationS * 1000);
+      }
+      this.record(env, kind, `${service} (pid ${proc.pid})`, detail, cause, "applied");
+      if (kind === "kill") this.processes.delete(service);
+    } catch (err) {
+      this.record(env, kind, `${service} (pid ${proc.pid})`, detail, cause, `failed: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+  }
+
+  private applyRadiation(env: EnvironmentStep): void {
+    const r = env.radiation;
+    const ecc = this.scenario.hardware.ecc;
+    for (const u of r.upsets) {
+      if (ecc) this.hardware.recordUpset(u.bits);
+      // With ECC a single-bit upset is corrected by the memory controller before software sees it.
+      if (ecc && u.bits <= 1) continue;
+      const region = this.regions.find((x) => u.bitOffset >= x.baseBit && u.bitOffset < x.baseBit + x.sizeBytes * 8);
+      if (!region) continue;
+      const first = u.bitOffset - region.baseBit;
+      const offsets = Array.from({ length: u.bits }, (_, i) => first + i).filter((b) => b < region.sizeBytes * 8);
+      this.flip(env, u.bits > 1 ? "multi-bit-flip" : "bit-flip", region, offsets, "radiation");
+    }
+    for (const kind of r.sefis) {
+      this.sefis++;
+      const candidates = [...this.processes.keys()].filter((name) => name !== HIL_NODE).sort();
+      if (candidates.length === 0) {
+        this.record(env, `sefi-${kind}`, "payload software", "functional interrupt", "radiation", "not delivered: no service processes known");
+        continue;
+      }
+      const target = candidates[this.faultRng.int(candidates.length)]!;
+      this.signal(env, target, kind === "hang" ? "hang" : "kill", 120, "radiation");
+    }
+    for (let i = 0; i < r.latchups; i++) {
+      this.latchups++;
+      const stepW = this.scenario.radiation.latchupCurrentStepW;
+      this.environment.power.latchUp(stepW);
+      this.record(env, "latch-up", "payload rail", `+${stepW} W until power cycle`, "radiation", "applied");
+    }
+  }
+
+  private latchedSinceS: number | undefined;
+
+  // The emulated LCL: a rail latched up for longer than the trip delay is cut
+  // and restored, which clears the latch-up.
+  private checkCurrentLimiter(env: EnvironmentStep): void {
+    const lcl = this.scenario.hardware.latchingCurrentLimiter;
+    const power = this.environment.power;
+    if (!power.latchedUp) {
+      this.latchedSinceS = undefined;
+      return;
+    }
+    this.latchedSinceS ??= env.elapsedS - this.scenario.step;
+    if (!lcl.enabled || env.elapsedS - this.latchedSinceS < lcl.tripDelay) return;
+    const stepW = power.latchUpW;
+    power.powerCycle();
+    this.latchedSinceS = undefined;
+    this.record(env, "lcl-trip", "payload rail", `over-current of ${stepW} W cut after ${lcl.tripDelay} s`, "hardware", "rail power-cycled, latch-up cleared");
+  }
+
+  // ---- outputs ------------------------------------------------------------
+
+  private publish(env: EnvironmentStep): void {
+    const ns = this.clock.nowTaiNs();
+    const totals = this.environment.radiation.totals();
+    this.bus.publish(
+      umbra.hil.v1.EnvironmentSample,
+      {
+        missionTimeNs: ns,
+        elapsedS: env.elapsedS,
+        orbit: {
+          latitudeDeg: env.orbit.latitudeDeg,
+          longitudeDeg: env.orbit.longitudeDeg,
+          altitudeKm: env.orbit.altitudeKm,
+          sunlit: env.sunFraction > 0.5,
+          sunFraction: env.sunFraction,
+          betaDeg: env.betaDeg,
+          inSaa: env.inSaa,
+          stationsInView: env.stationsInView,
+          secondsToShadowChange: env.secondsToShadowChange,
+        },
+        power: {
+          arrayPowerW: env.power.arrayW,
+          loadPowerW: env.power.loadW,
+          batterySocPct: env.power.socPct,
+          batteryEnergyWh: env.power.energyWh,
+          busVoltageV: env.power.busVoltageV,
+          latchedUp: env.power.latchedUp,
+        },
+        thermal: { dieC: env.temperaturesC.die, boardC: env.temperaturesC.board, radiatorC: env.temperaturesC.radiator },
+        radiation: {
+          upsetRatePerBitDay: this.environment.radiation.rate({ inSaa: env.inSaa, spe: env.spe }),
+          upsetsTotal: BigInt(totals.upsetEvents),
+          multiBitUpsetsTotal: BigInt(totals.multiBitUpsets),
+          doseKrad: totals.doseKrad,
+          solarParticleEvent: env.spe,
+        },
+      },
+      { priority: Priority.PRIORITY_TELEMETRY },
+    );
+    const noise = this.scenario.thermal.sensorNoiseC;
+    const rng = this.environment.sensorRng;
+    const t = env.temperaturesC;
+    this.bus.publish(
+      umbra.platform.v1.HardwareState,
+      this.hardware.state(ns, {
+        temperaturesC: { die: t.die + rng.normal(0, noise), board: t.board + rng.normal(0, noise), radiator: t.radiator + rng.normal(0, noise) },
+        busVoltageV: env.power.busVoltageV,
+        busCurrentA: env.power.busCurrentA,
+        inputPowerW: env.power.arrayW,
+        batterySocPct: env.power.socPct,
+      }),
+      { priority: Priority.PRIORITY_TELEMETRY },
+    );
+  }
+
+  private account(env: EnvironmentStep): void {
+    const p = env.power;
+    this.energyInWh += p.chargedWh;
+    this.energyOutWh += p.dischargedWh;
+    this.shedWh += (p.shedW * this.scenario.step) / 3600;
+    this.minSoc = Math.min(this.minSoc, p.socPct);
+    this.maxDie = Math.max(this.maxDie, env.temperaturesC.die);
+    const totals = this.environment.radiation.totals();
+    const values: Record<SeriesName, number> = {
+      socPct: p.socPct,
+      arrayPowerW: p.arrayW,
+      loadPowerW: p.loadW,
+      payloadPowerW: env.payloadDemandW,
+      shedPowerW: p.shedW,
+      busVoltageV: p.busVoltageV,
+      dieC: env.temperaturesC.die,
+      boardC: env.temperaturesC.board,
+      radiatorC: env.temperaturesC.radiator,
+      sunFraction: env.sunFraction,
+      betaDeg: env.betaDeg,
+      latitudeDeg: env.orbit.latitudeDeg,
+      longitudeDeg: env.orbit.longitudeDeg,
+      altitudeKm: env.orbit.altitudeKm,
+      inSaa: env.inSaa ? 1 : 0,
+      upsetsTotal: totals.upsetEvents,
+      multiBitUpsetsTotal: totals.multiBitUpsets,
+      doseKrad: totals.doseKrad,
+      cpuFrequencyRatio: this.hardware.frequencyRatio(),
+    };
+    this.recorder.push(env.elapsedS, values);
+  }
+
+  private report(wallSeconds: number): RunReport {
+    const s = this.scenario;
+    const end = this.recorder.timeS.at(-1) ?? 0;
+    const clip = (w: Window[]) => w.filter((x) => x.startS < end && x.endS > 0).map((x) => ({ startS: Math.max(0, x.startS), endS: Math.min(end, x.endS) }));
+    const saa: Window[] = [];
+    const inSaa = this.recorder.series.inSaa;
+    for (let i = 0; i < inSaa.length; i++) {
+      if (inSaa[i] && !inSaa[i - 1]) saa.push({ startS: this.recorder.timeS[i]! - s.step, endS: this.recorder.timeS[i]! });
+      if (inSaa[i]) saa.at(-1)!.endS = this.recorder.timeS[i]!;
+    }
+    const eclipses = clip(this.environment.eclipses);
+    const fullEclipses = eclipses.filter((w) => w.startS > 0 && w.endS < end);
+    const contacts = this.environment.contacts.filter((c) => c.startS < end);
+    const series = this.recorder.series;
+    for (const name of SERIES_NAMES) if (series[name].length !== this.recorder.timeS.length) throw new Error(`series ${name} is out of step`);
+    return {
+      format: "umbra-hil-report/1",
+      scenario: {
+        name: s.name,
+        description: s.description,
+        seed: s.seed,
+        epoch: new Date(s.epoch).toISOString(),
+        durationS: s.duration,
+        stepS: s.step,
+        ...(this.options.scenarioFile ? { file: this.options.scenarioFile } : {}),
+      },
+      timeS: this.recorder.timeS,
+      series,
+      windows: {
+        eclipse: eclipses,
+        contacts,
+        saa,
+        solarParticleEvents: s.radiation.solarParticleEvents.map((e) => ({ startS: e.start, endS: Math.min(end, e.start + e.duration) })),
+      },
+      faults: this.faults,
+      summary: {
+        orbitPeriodMin: +(this.environment.propagator.periodS / 60).toFixed(2),
+        orbits: +(end / this.environment.propagator.periodS).toFixed(2),
+        eclipses: fullEclipses.length,
+        meanEclipseMin: fullEclipses.length ? +(fullEclipses.reduce((a, w) => a + w.endS - w.startS, 0) / fullEclipses.length / 60).toFixed(2) : 0,
+        longestEclipseMin: +(Math.max(0, ...eclipses.map((w) => w.endS - w.startS)) / 60).toFixed(2),
+        minSocPct: +this.minSoc.toFixed(2),
+        finalSocPct: +(series.socPct.at(-1) ?? 0).toFixed(2),
+        energyInWh: +this.energyInWh.toFixed(1),
+        energyOutWh: +this.energyOutWh.toFixed(1),
+        shedWh: +this.shedWh.toFixed(2),
+        maxDieC: +this.maxDie.toFixed(2),
+        maxBoardC: +Math.max(...series.boardC).toFixed(2),
+        minRadiatorC: +Math.min(...series.radiatorC).toFixed(2),
+        saaPasses: saa.length,
+        contacts: contacts.length,
+        contactMinutes: +(contacts.reduce((a, c) => a + (c.endS - c.startS), 0) / 60).toFixed(1),
+        upsets: this.environment.radiation.totals().upsetEvents,
+        multiBitUpsets: this.environment.radiation.totals().multiBitUpsets,
+        sefis: this.sefis,
+        latchups: this.latchups,
+        watchdogResets: this.watchdogResets,
+        doseKrad: +(series.doseKrad.at(-1) ?? 0).toFixed(4),
+        faultsRecorded: this.faults.length,
+      },
+      run: { wallSeconds, simulatedToWallRatio: end / Math.max(wallSeconds, 1e-6), node: process.version },
+    };
+  }
+}
