@@ -4,10 +4,11 @@
 // not turned into a failing exit code: benchmarks check speed, tests check
 // behaviour. The exit code is 2 for bad arguments and 1 if a benchmark broke.
 import { busBenchmark } from "./bus.bench.js";
+import { hilBenchmark } from "./hil.bench.js";
 import { formatJson, formatTable, makeReport, type Benchmark } from "./report.js";
 
 /** Every benchmark, in the order a plain `pnpm bench` runs them. */
-const BENCHMARKS: readonly Benchmark[] = [busBenchmark];
+const BENCHMARKS: readonly Benchmark[] = [busBenchmark, hilBenchmark];
 
 function usage(): string {
   const names = BENCHMARKS.map((b) => `  ${b.name.padEnd(10)} ${b.description}`).join("\n");

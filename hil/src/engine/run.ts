@@ -389,7 +389,7 @@ export class HilRun {
       this.latchedSinceS = undefined;
       return;
     }
-    this.latchedSinceS ??= env.elapsedS - this.scenario.step;
+    this.latchedSinceS ??= env.elapsedS;
     if (!lcl.enabled || env.elapsedS - this.latchedSinceS < lcl.tripDelay) return;
     const stepW = power.latchUpW;
     power.powerCycle();

@@ -39,7 +39,7 @@ export interface FaultEntry {
   outcome: string;
 }
 
-export interface ContactWindow extends Band {
+export interface ContactBand extends Band {
   station: string;
   maxElevationDeg: number;
 }
@@ -49,7 +49,7 @@ export interface RunReport {
   scenario: { name: string; description: string; seed: number | string; epoch: string; durationS: number; stepS: number; file?: string };
   timeS: number[];
   series: Record<SeriesName, number[]>;
-  windows: { eclipse: Band[]; contacts: ContactWindow[]; saa: Band[]; solarParticleEvents: Band[] };
+  windows: { eclipse: Band[]; contacts: ContactBand[]; saa: Band[]; solarParticleEvents: Band[] };
   faults: FaultEntry[];
   summary: Record<string, number | string>;
   /** How the run went on this machine; not part of the deterministic result. */

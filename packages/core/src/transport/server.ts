@@ -63,6 +63,12 @@ export class BusServer {
   }
 
   private accept(socket: Socket): void {
+    if (this.bus.isClosed) {
+      // The node behind this server has shut down: refuse, do not throw.
+      this.refusedConnections++;
+      socket.destroy();
+      return;
+    }
     const remote = socket.remoteAddress ? `${socket.remoteAddress}:${socket.remotePort}` : "local";
     const link = new StreamLink(`${formatEndpoint(this.boundEndpoint)}<-${remote}`, { maxFrameBytes: this.bus.maxFrameBytes, ...this.options });
     this.links.add(link);
@@ -76,7 +82,10 @@ export class BusServer {
   }
 
   async close(): Promise<void> {
-    for (const link of this.links) this.bus.detach(link);
+    for (const link of this.links) {
+      this.bus.detach(link);
+      link.close(); // also when the bus has already closed and let go of it
+    }
     this.links.clear();
     const server = this.server;
     this.server = undefined;

@@ -1,0 +1,145 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { spawn, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { umbra, type MessageOf } from "@umbra/proto";
+import { parseScenario } from "../../src/scenario/load.js";
+import { HilRun } from "../../src/engine/run.js";
+import { deterministicPart } from "../../src/report/report.js";
+import type { ScenarioInput } from "../../src/scenario/schema.js";
+
+const children: ChildProcess[] = [];
+afterEach(() => {
+  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
+});
+
+function scenario(extra: Partial<ScenarioInput> = {}) {
+  return parseScenario({ name: "t", seed: 11, epoch: "2026-03-20T00:00:00Z", duration: "3h", step: "10s", ...extra });
+}
+
+describe("HIL run", () => {
+  it("is deterministic: same scenario and seed give the same environment and faults; another seed does not", async () => {
+    const s = scenario({
+      radiation: { sefiRatePerDay: 20, latchupRatePerDay: 5, solarParticleEvents: [{ start: "1h", duration: "1h" }] },
+      faults: [{ at: "30m", kind: "sensor-stuck", sensor: "thermal_zone0", duration: "10m" }],
+    });
+    const a = await new HilRun({ scenario: s }).run();
+    const b = await new HilRun({ scenario: s }).run();
+    expect(deterministicPart(a)).toEqual(deterministicPart(b));
+    expect(a.faults.length).toBeGreaterThan(1);
+    const c = await new HilRun({ scenario: { ...s, seed: 12 } }).run();
+    expect(c.series.upsetsTotal).not.toEqual(a.series.upsetsTotal);
+  });
+
+  it("publishes hardware state every step, and a stuck sensor holds its value for the fault's duration", async () => {
+    const s = scenario({ duration: "1h", faults: [{ at: "10m", kind: "sensor-stuck", sensor: "thermal_zone0", duration: "20m" }] });
+    const run = new HilRun({ scenario: s });
+    const readings: { t: number; die: number; truth: number }[] = [];
+    let lastTruth = Number.NaN;
+    run.bus.subscribe(umbra.hil.v1.EnvironmentSample, (e) => {
+      lastTruth = e.thermal?.dieC ?? Number.NaN;
+    });
+    let t = 0;
+    run.bus.subscribe(umbra.platform.v1.HardwareState, (h) => {
+      t += 10;
+      readings.push({ t, die: h.zones.find((z) => z.zone === "thermal_zone0")!.celsius, truth: lastTruth });
+    });
+    const report = await run.run();
+    expect(readings).toHaveLength(360);
+    const during = readings.filter((r) => r.t >= 600 && r.t < 1800).map((r) => r.die);
+    expect(new Set(during).size).toBe(1);
+    const after = readings.filter((r) => r.t >= 1800).map((r) => r.die);
+    expect(new Set(after).size).toBeGreaterThan(10);
+    expect(report.faults[0]).toMatchObject({ kind: "sensor-stuck", target: "thermal_zone0", cause: "schedule", outcome: "applied", elapsedS: 600 });
+  });
+
+  it("latch-up adds load and heat until the current limiter power-cycles the rail", async () => {
+    const s = scenario({ duration: "1h", faults: [{ at: "20m", kind: "latch-up", currentStepW: 15 }], hardware: { latchingCurrentLimiter: { tripDelay: "5m" } } });
+    const r = await new HilRun({ scenario: s }).run();
+    const load = (tS: number) => r.series.loadPowerW[r.timeS.indexOf(tS)]!;
+    expect(load(1260) - load(1190)).toBeCloseTo(15, 0);
+    expect(load(1600) - load(1190)).toBeLessThan(1);
+    expect(r.faults.map((f) => f.kind)).toEqual(["latch-up", "lcl-trip"]);
+    expect(r.faults[1]!.elapsedS).toBe(1500);
+  });
+
+  it("hangs and kills a real service process it knows from heartbeats", async () => {
+    const victim = spawn(process.execPath, ["-e", "setInterval(() => {}, 1000)"], { stdio: "ignore" });
+    children.push(victim);
+    const s = scenario({
+      duration: "30m",
+      faults: [
+        { at: "5m", kind: "hang", service: "victim", duration: "10m" },
+        { at: "20m", kind: "kill", service: "victim" },
+        { at: "21m", kind: "kill", service: "ghost" },
+      ],
+    });
+    const run = new HilRun({ scenario: s });
+    run.bus.publish(umbra.core.v1.Heartbeat, { service: "victim", pid: victim.pid!, node: "elsewhere", state: umbra.core.v1.ServiceState.SERVICE_STATE_RUNNING });
+    const states: string[] = [];
+    run.bus.subscribe(umbra.platform.v1.HardwareState, () => {
+      if (victim.exitCode === null && victim.signalCode === null) states.push(readFileSync(`/proc/${victim.pid}/stat`, "utf8").split(" ")[2]!);
+    });
+    const exited = new Promise<string | null>((resolve) => victim.once("exit", (_c, sig) => resolve(sig)));
+    const r = await run.run();
+    expect(await exited).toBe("SIGKILL");
+    expect(states).toContain("T"); // stopped while hung
+    expect(states.at(-1)).not.toBe("T"); // resumed after the hang
+    expect(r.faults.map((f) => [f.kind, f.outcome])).toEqual([
+      ["hang", "applied"],
+      ["kill", "applied"],
+      ["kill", "not delivered: no heartbeat with a pid from this service"],
+    ]);
+  });
+
+  it("answers cpufreq and watchdog requests as the hardware would, and an unkicked watchdog fires", async () => {
+    const s = scenario({ duration: "20m" });
+    const run = new HilRun({ scenario: s });
+    const states: MessageOf<typeof umbra.platform.v1.HardwareState>[] = [];
+    run.bus.subscribe(umbra.platform.v1.HardwareState, (h) => {
+      states.push(h);
+    });
+    const policy = await run.bus.request(umbra.platform.v1.SetCpuMaxFrequency, { policy: "policy0", maxKhz: 600000 }, umbra.platform.v1.CpuFreqPolicy, { target: "hil" });
+    expect(policy).toMatchObject({ policy: "policy0", maxKhz: 600000 });
+    await expect(run.bus.request(umbra.platform.v1.SetCpuMaxFrequency, { policy: "policy0", maxKhz: 700000 }, umbra.platform.v1.CpuFreqPolicy, { target: "hil" })).rejects.toThrow(
+      /700000 kHz is not one of 600000, 1000000, 1400000, 1800000/,
+    );
+    await expect(run.bus.request(umbra.platform.v1.SetCpuMaxFrequency, { policy: "policy9", maxKhz: 600000 }, umbra.platform.v1.CpuFreqPolicy, { target: "hil" })).rejects.toThrow(/no cpufreq policy/);
+    await expect(
+      run.bus.request(umbra.platform.v1.WatchdogAction, { action: umbra.platform.v1.WatchdogActionKind.WATCHDOG_ACTION_KICK }, umbra.platform.v1.WatchdogState, { target: "hil" }),
+    ).rejects.toThrow(/not armed/);
+    await expect(
+      run.bus.request(umbra.platform.v1.WatchdogAction, { action: umbra.platform.v1.WatchdogActionKind.WATCHDOG_ACTION_ARM, timeoutS: 0 }, umbra.platform.v1.WatchdogState, { target: "hil" }),
+    ).rejects.toThrow(/not in 1..3600/);
+    const armed = await run.bus.request(umbra.platform.v1.WatchdogAction, { action: umbra.platform.v1.WatchdogActionKind.WATCHDOG_ACTION_ARM, timeoutS: 60 }, umbra.platform.v1.WatchdogState, {
+      target: "hil",
+    });
+    expect(armed.armed).toBe(true);
+    const r = await run.run();
+    expect(r.series.cpuFrequencyRatio.at(-1)).toBeCloseTo(1 / 3, 6);
+    expect(r.summary["watchdogResets"]).toBe(1);
+    expect(r.faults.find((f) => f.kind === "watchdog-reset")?.elapsedS).toBe(70);
+    expect(states.at(-1)!.watchdog).toMatchObject({ armed: false, expirations: 1 });
+    expect(states.at(-1)!.cpufreq[0]).toMatchObject({ maxKhz: 600000, availableKhz: [600000, 1000000, 1400000, 1800000] });
+  });
+
+  it("lower CPU frequency lowers the payload's draw and the die temperature", async () => {
+    const s = scenario({ duration: "3h" });
+    const fast = await new HilRun({ scenario: s }).run();
+    const run = new HilRun({ scenario: s });
+    await run.bus.request(umbra.platform.v1.SetCpuMaxFrequency, { policy: "policy0", maxKhz: 600000 }, umbra.platform.v1.CpuFreqPolicy, { target: "hil" });
+    const slow = await run.run();
+    expect(slow.series.payloadPowerW.at(-1)!).toBeLessThan(fast.series.payloadPowerW.at(-1)!);
+    expect(slow.summary["maxDieC"] as number).toBeLessThan(fast.summary["maxDieC"] as number);
+  });
+
+  it("takes the payload load from what services report on the bus, and sheds it at the DoD floor", async () => {
+    const s = scenario({ duration: "6h", power: { battery: { capacityWh: 30, initialSocPct: 40, dodFloorPct: 30 } } });
+    const run = new HilRun({ scenario: s });
+    // A service reporting a heavy draw every simulated minute.
+    run.clock.setInterval(() => run.bus.publish(umbra.platform.v1.PowerDraw, { source: "jobs", watts: 150 }), 60_000);
+    const r = await run.run();
+    expect(Math.max(...r.series.payloadPowerW)).toBe(150);
+    expect(r.summary["shedWh"] as number).toBeGreaterThan(0);
+    expect(Math.min(...r.series.socPct)).toBeGreaterThan(0);
+  });
+});
