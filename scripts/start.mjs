@@ -1,15 +1,18 @@
 #!/usr/bin/env node
-// `pnpm start`: runs the bus hub and the example service in its own process.
-// For now this is the whole payload stack; the HIL environment, TTC and the
-// flight services join as their issues land, and the supervisor takes this
-// role over (issue "Supervisor and the full stack").
+// `pnpm start`: the payload stack against the embedded HIL environment. A bus
+// hub listens on a Unix socket; the HIL environment runs as its own bus node
+// joined to the hub in-process, publishing the emulated hardware and the orbit's
+// ground truth; the example service runs in its own OS process, joined over the
+// socket. TTC and the flight services join as their issues land, and the
+// supervisor then takes this role over (issue "Supervisor and the full stack").
 import { spawn } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { Bus, BusServer, RealClock, createLogger, parseEndpoint, formatEndpoint } from "../packages/core/dist/index.js";
+import { Bus, BusServer, InProcessLink, RealClock, SimClock, createLogger, parseEndpoint, formatEndpoint } from "../packages/core/dist/index.js";
 import { umbra } from "../packages/proto/dist/index.js";
+import { HilRun, loadScenario, writeReport } from "../hil/dist/index.js";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const { values } = parseArgs({
@@ -17,6 +20,9 @@ const { values } = parseArgs({
     socket: { type: "string", default: join(root, ".umbra", "run", "bus.sock") },
     tcp: { type: "string" },
     duration: { type: "string" },
+    scenario: { type: "string", default: join(root, "hil", "scenarios", "nominal-day.yaml") },
+    speed: { type: "string", default: "60" },
+    report: { type: "string", default: join(root, ".umbra", "reports") },
     help: { type: "boolean", short: "h", default: false },
   },
 });
@@ -25,10 +31,18 @@ if (values.help) {
 
   --socket    Unix socket the bus hub listens on (default .umbra/run/bus.sock)
   --tcp       also listen on TCP, e.g. 127.0.0.1:7400, so a bench or another board can join
-  --duration  stop by itself after this many seconds (default: run until Ctrl-C)`);
+  --duration  stop by itself after this many seconds (default: run until Ctrl-C)
+  --scenario  HIL scenario file (default hil/scenarios/nominal-day.yaml)
+  --speed     simulated seconds per wall second for the HIL environment (default 60)
+  --report    folder for the HIL report written when the scenario ends or the stack stops`);
   process.exit(0);
 }
 const duration = values.duration === undefined ? undefined : Number(values.duration);
+const speed = Number(values.speed);
+if (!(speed > 0) || !Number.isFinite(speed)) {
+  console.error(`--speed must be a positive number, got ${values.speed}`);
+  process.exit(2);
+}
 if (duration !== undefined && !(duration > 0)) {
   console.error(`--duration must be a positive number of seconds, got ${values.duration}`);
   process.exit(2);
@@ -41,6 +55,43 @@ mkdirSync(dirname(values.socket), { recursive: true });
 const servers = [await BusServer.listen(hub, parseEndpoint(`unix:${values.socket}`))];
 if (values.tcp) servers.push(await BusServer.listen(hub, parseEndpoint(`tcp:${values.tcp}`)));
 logger.info({ endpoints: servers.map((s) => formatEndpoint(s.endpoint)) }, "bus hub listening");
+
+// The HIL environment: its own node on a simulated clock, joined in-process.
+let scenario;
+try {
+  scenario = await loadScenario(values.scenario);
+} catch (err) {
+  console.error(err.message);
+  process.exit(2);
+}
+const hilClock = new SimClock({ startUtcMs: scenario.epoch });
+const hilBus = new Bus({ node: "hil", clock: hilClock, logger, queueCapacity: 8192 });
+const [hubEnd, hilEnd] = InProcessLink.pair("hub-hil");
+hub.attach(hubEnd);
+hilBus.attach(hilEnd);
+const hil = new HilRun({ scenario, scenarioFile: values.scenario, bus: hilBus, clock: hilClock, speed, logger });
+logger.info({ scenario: scenario.name, speed, durationH: scenario.duration / 3600 }, "HIL environment running");
+let lastLogged = -Infinity;
+hub.subscribe(umbra.hil.v1.EnvironmentSample, (e) => {
+  if (e.elapsedS - lastLogged < 600) return; // every 10 simulated minutes
+  lastLogged = e.elapsedS;
+  logger.info(
+    {
+      simH: +(e.elapsedS / 3600).toFixed(2),
+      sunlit: e.orbit?.sunlit,
+      saa: e.orbit?.inSaa,
+      socPct: +(e.power?.batterySocPct ?? 0).toFixed(1),
+      arrayW: +(e.power?.arrayPowerW ?? 0).toFixed(1),
+      dieC: +(e.thermal?.dieC ?? 0).toFixed(1),
+      upsets: Number(e.radiation?.upsetsTotal ?? 0n),
+    },
+    "environment",
+  );
+});
+const hilDone = hil.run().then(async (report) => {
+  const paths = await writeReport(report, values.report);
+  logger.info({ report: paths.html, summary: report.summary }, "HIL scenario finished");
+});
 
 hub.subscribe(umbra.core.v1.ServiceDeclaration, (d) => {
   logger.info({ service: d.name, apid: d.apid, commands: d.commands.map((c) => c.name) }, "service declared");
@@ -79,6 +130,9 @@ async function shutdown(code) {
     service.kill("SIGTERM");
     await new Promise((r) => service.once("exit", r));
   }
+  hil.stop();
+  await hilDone.catch((err) => logger.error({ err }, "HIL run failed"));
+  hilBus.close();
   for (const s of servers) await s.close();
   hub.close();
   process.exit(code);
