@@ -112,6 +112,8 @@ export class HilRun {
       }
       this.publish(env);
       this.account(env);
+      // Whatever this step set off in-process (fault requests, handlers) finishes at this instant.
+      await this.bus.idle();
       this.options.onProgress?.(env.elapsedS, s.duration);
       if (this.options.speed !== undefined && this.options.speed !== "max") {
         const due = wallStart + (env.elapsedS / this.options.speed) * 1000;
@@ -138,7 +140,13 @@ export class HilRun {
       if (hb.pid > 0) this.processes.set(hb.service, { pid: hb.pid, node: hb.node });
     });
     bus.subscribe(umbra.platform.v1.MemoryRegionInfo, (r) => {
-      if (this.regions.some((x) => x.service === r.service && x.region === r.region)) return;
+      const known = this.regions.findIndex((x) => x.service === r.service && x.region === r.region);
+      if (r.sizeBytes === 0n) {
+        // Withdrawn: upsets at its addresses now land in memory nobody watches.
+        if (known >= 0) this.regions.splice(known, 1);
+        return;
+      }
+      if (known >= 0) return;
       const sizeBytes = Number(r.sizeBytes);
       if (!(sizeBytes > 0) || sizeBytes > this.scenario.hardware.memoryBytes) return;
       // Regions are laid out one after another in the emulated memory, so an

@@ -1,1 +1,37 @@
 export * from "./ports.js";
+export {
+  CELSIUS_RANGE,
+  KHZ_RANGE,
+  VOLTAGE_RANGE,
+  CURRENT_RANGE,
+  POWER_RANGE,
+  SOC_RANGE,
+  WATCHDOG_TIMEOUT_RANGE,
+  MAX_CPU,
+  MAX_LIST_ENTRIES,
+  UINT64_MAX,
+  checkRange,
+  checkKHz,
+  checkTimeoutS,
+  checkAscendingKHz,
+  checkIndexedName,
+  parseIntegerToken,
+  parseScaledInteger,
+  parseMilliCelsius,
+  parseKHz,
+  parseKHzList,
+  parseCpuList,
+  parseMillivolts,
+  parseMilliamps,
+  parseMicrowatts,
+  parsePercent,
+  parseWatchdogTimeout,
+  parseCounter,
+  parseFlag,
+  parseName,
+  type Parsed,
+  type Range,
+} from "./parse.js";
+export * from "./linux/index.js";
+export * from "./hil/index.js";
+export * from "./memory-regions.js";

@@ -83,10 +83,13 @@ export interface Platform {
   close(): Promise<void>;
 }
 
+/** The port a PlatformError comes from. */
+export type PlatformPortName = "thermal" | "cpufreq" | "power" | "edac" | "watchdog";
+
 /** A port could not give a trustworthy answer. */
 export class PlatformError extends Error {
   constructor(
-    readonly port: "thermal" | "cpufreq" | "power" | "edac" | "watchdog",
+    readonly port: PlatformPortName,
     readonly source: string,
     readonly reason: string,
   ) {

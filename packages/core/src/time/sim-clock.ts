@@ -141,7 +141,7 @@ export class SimClock implements Clock {
   }
 
   /**
-   * Like advanceSync, but yields a macrotask after each firing and at the end,
+   * Like advanceSync, but yields a macrotask first, after each firing and at the end,
    * so promise chains and async handlers started by one timer run (and may
    * schedule more timers) before the next one fires. Work scheduled during the
    * final yield that falls due inside the window is fired too.
@@ -151,6 +151,9 @@ export class SimClock implements Clock {
     this.#enter('advance');
     try {
       const target = this.#nowMs + ms;
+      // Work already queued at the current instant (a request just sent, a
+      // handler just scheduled) runs before time moves on.
+      await macrotask();
       for (;;) {
         const t = this.#heap.peek();
         if (t !== undefined && t.dueMs <= target) {

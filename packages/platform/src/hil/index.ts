@@ -1,0 +1,14 @@
+export { createHilPlatform, HardwareStateCache, type HilPlatform, type HilPlatformOptions } from "./platform.js";
+export {
+  checkZones,
+  checkZoneCelsius,
+  checkPolicies,
+  checkPolicy,
+  findPolicy,
+  checkPower,
+  checkEdac,
+  checkWatchdogState,
+  type Checked,
+  type FieldProblem,
+  type HardwareState,
+} from "./validate.js";
