@@ -7,6 +7,7 @@ import { resolve } from "node:path";
 import { BusServer, createLogger, formatEndpoint, parseEndpoint } from "@umbra/core";
 import { loadScenario, ScenarioError } from "./scenario/load.js";
 import { HilRun } from "./engine/run.js";
+import { loadReplayLog, ReplayError } from "./engine/replay.js";
 import { writeReport } from "./report/report.js";
 
 function parseSpeed(value: string): number | "max" {
@@ -26,10 +27,15 @@ program
   .option("-o, --out <dir>", "folder for the report", "hil-reports")
   .option("--speed <x>", 'simulated seconds per wall second, or "max"', parseSpeed, "max" as number | "max")
   .option("--listen <endpoint>", "serve the HIL bus on unix:<path> or tcp:<host>:<port> so services on a board can join")
+  .option("--replay <report.json>", "apply exactly the faults logged in an earlier run's report instead of the schedule and radiation draws")
   .option("--no-progress", "do not draw a progress bar")
   .option("--json", "print the summary as JSON")
-  .action(async (file: string, opts: { out: string; speed: number | "max"; listen?: string; progress: boolean; json?: boolean }) => {
+  .action(async (file: string, opts: { out: string; speed: number | "max"; listen?: string; replay?: string; progress: boolean; json?: boolean }) => {
     const scenario = await loadScenario(file);
+    const replay = opts.replay ? await loadReplayLog(opts.replay) : undefined;
+    if (replay && replay.scenario !== scenario.name) {
+      process.stderr.write(`warning: ${opts.replay} was recorded for scenario ${JSON.stringify(replay.scenario)}, not ${JSON.stringify(scenario.name)}\n`);
+    }
     const logger = createLogger({ name: "hil", level: process.env["UMBRA_LOG_LEVEL"] ?? "warn" });
     const bar = opts.progress && process.stderr.isTTY ? new SingleBar({ format: "{bar} {percentage}% | {value}/{total} h simulated | ETA {eta}s", hideCursor: true }, Presets.shades_classic) : undefined;
     const total = +(scenario.duration / 3600).toFixed(2);
@@ -40,6 +46,7 @@ program
       scenarioFile: resolve(file),
       speed: opts.speed,
       logger,
+      ...(replay ? { replay } : {}),
       onProgress: (t) => {
         const h = Math.floor(t / 360) / 10;
         if (h !== lastHour) {
@@ -87,5 +94,5 @@ program
 
 program.parseAsync().catch((err: unknown) => {
   process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
-  process.exitCode = err instanceof ScenarioError ? 2 : 1;
+  process.exitCode = err instanceof ScenarioError || err instanceof ReplayError ? 2 : 1;
 });

@@ -5,5 +5,6 @@ export { lineChart, decimate } from "./report/svg.js";
 export { Environment, orbitSpecOf, type EnvironmentStep } from "./engine/environment.js";
 export { EmulatedHardware } from "./engine/hardware.js";
 export { HilRun, HIL_NODE, type HilRunOptions } from "./engine/run.js";
+export { loadReplayLog, parseReplayLog, ReplayError, type ReplayLog, type ReplayStep } from "./engine/replay.js";
 export * from "./orbit/index.js";
 export * from "./models/index.js";

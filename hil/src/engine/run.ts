@@ -6,16 +6,19 @@
 import { Bus, Priority, SimClock, formatTai, silentLogger, utcMsToTaiNs, type Logger } from "@umbra/core";
 import { umbra } from "@umbra/proto";
 import type { Scenario, FaultSpec } from "../scenario/schema.js";
-import { Recorder, SERIES_NAMES, type FaultEntry, type RunReport, type SeriesName } from "../report/report.js";
+import { Recorder, SERIES_NAMES, type FaultAction, type FaultEntry, type RunReport, type SeriesName } from "../report/report.js";
 import { Environment, type EnvironmentStep, type Window } from "./environment.js";
 import { EmulatedHardware } from "./hardware.js";
 import { Rng } from "../models/index.js";
+import type { ReplayLog } from "./replay.js";
 
 export const HIL_NODE = "hil";
 /** Power reports older than this many steps no longer count as the payload's draw. */
 const POWER_DRAW_TTL_STEPS = 3;
 /** Exponent of the CPU frequency ratio applied to the payload's dynamic power (between f and f³; see docs/hil.md). */
 const DYNAMIC_POWER_EXPONENT = 2;
+/** How long a radiation-induced hang lasts before the process resumes (standing in for a reset by the supervisor). */
+const SEFI_HANG_S = 120;
 
 export interface HilRunOptions {
   scenario: Scenario;
@@ -29,6 +32,12 @@ export interface HilRunOptions {
   logger?: Logger;
   /** Time allowed (simulated ms) for a service to acknowledge an injected fault. */
   faultAckTimeoutMs?: number;
+  /**
+   * Apply exactly these faults (from an earlier run's log) instead of the
+   * scenario's schedule and the radiation model's draws. The environment
+   * itself (orbit, power, thermal, upset counts) is unchanged.
+   */
+  replay?: ReplayLog;
 }
 
 interface RegionInfo {
@@ -94,8 +103,10 @@ export class HilRun {
     const s = this.scenario;
     const steps = Math.floor(s.duration / s.step + 1e-9);
     const stepMs = s.step * 1000;
-    const schedule = [...s.faults].sort((a, b) => a.at - b.at);
+    const replay = this.options.replay;
+    const schedule = replay ? [] : [...s.faults].sort((a, b) => a.at - b.at);
     let nextFault = 0;
+    let nextReplay = 0;
     const wallStart = performance.now();
     const exposedBits = s.hardware.memoryBytes * 8;
     for (this.step = 1; this.step <= steps && !this.stopped; this.step++) {
@@ -104,7 +115,8 @@ export class HilRun {
       const env = this.environment.step(s.step, demand, exposedBits);
       this.hardware.expireFaults(env.elapsedS);
       while (nextFault < schedule.length && schedule[nextFault]!.at <= env.elapsedS) this.inject(schedule[nextFault++]!, env);
-      this.applyRadiation(env);
+      while (replay && nextReplay < replay.steps.length && replay.steps[nextReplay]!.elapsedS <= env.elapsedS) this.apply(env, replay.steps[nextReplay++]!.action, "replay");
+      this.applyRadiation(env, replay === undefined);
       this.checkCurrentLimiter(env);
       if (this.hardware.checkWatchdog(env.elapsedS)) {
         this.watchdogResets++;
@@ -227,13 +239,15 @@ export class HilRun {
     return { elapsedS: tS, missionTime: formatTai(utcMsToTaiNs(this.scenario.epoch + tS * 1000)), kind, target, detail, cause, outcome };
   }
 
-  private record(env: EnvironmentStep, kind: string, target: string, detail: string, cause: FaultEntry["cause"], outcome: string): FaultEntry {
+  private record(env: EnvironmentStep, kind: string, target: string, detail: string, cause: FaultEntry["cause"], outcome: string, action?: FaultAction): FaultEntry {
     const e = this.entry(env.elapsedS, kind, target, detail, cause, outcome);
+    if (action) e.action = action;
     this.faults.push(e);
     this.log.info({ kind, target, detail, cause }, "fault injected");
     return e;
   }
 
+  /** Turns a scheduled fault into the exact action to apply (random choices drawn here). */
   private inject(f: FaultSpec, env: EnvironmentStep): void {
     switch (f.kind) {
       case "bit-flip":
@@ -254,63 +268,84 @@ export class HilRun {
           while (chosen.size < Math.min(count, bits)) chosen.add(this.faultRng.int(bits));
           offsets.push(...[...chosen].sort((a, b) => a - b));
         }
-        this.flip(env, f.kind, region, offsets, "schedule");
+        this.apply(env, { kind: "flip", name: f.kind, service: f.service, region: f.region, bitOffsets: offsets }, "schedule");
         return;
       }
       case "replica-output": {
         const offsets = Array.from({ length: f.bits }, () => this.faultRng.int(32 * 8));
-        const e = this.record(env, f.kind, `${f.service}#${f.replica}`, `bits ${offsets.join(",")}`, "schedule", "pending");
-        const id = `fault-${this.faults.length}`;
-        this.track(
-          e,
-          this.bus.request(
-            umbra.hil.v1.CorruptReplicaOutput,
-            { service: f.service, replica: f.replica, bitOffsets: offsets.map(BigInt), injectionId: id },
-            umbra.hil.v1.FaultAck,
-            { target: f.service, timeoutMs: this.options.faultAckTimeoutMs ?? 5000 },
-          ),
-          (ack) => (ack.applied ? "applied" : `rejected: ${ack.error}`),
-        );
+        this.apply(env, { kind: "replica-output", service: f.service, replica: f.replica, bitOffsets: offsets }, "schedule");
         return;
       }
       case "sensor-stuck":
       case "sensor-spike":
       case "sensor-nan": {
-        const kind = f.kind === "sensor-stuck" ? "stuck" : f.kind === "sensor-spike" ? "spike" : "nan";
+        const mode = f.kind === "sensor-stuck" ? "stuck" : f.kind === "sensor-spike" ? "spike" : "nan";
         const value = "value" in f ? f.value : undefined;
-        this.hardware.addSensorFault({ sensor: f.sensor, kind, value, untilS: env.elapsedS + f.duration });
-        this.record(env, f.kind, f.sensor, `${value === undefined ? "" : `value ${value}, `}for ${f.duration} s`, "schedule", "applied");
+        this.apply(env, { kind: "sensor", sensor: f.sensor, mode, durationS: f.duration, ...(value === undefined ? {} : { value }) }, "schedule");
         return;
       }
       case "hang":
-        this.signal(env, f.service, "hang", f.duration, "schedule");
+        this.apply(env, { kind: "signal", service: f.service, signal: "hang", durationS: f.duration }, "schedule");
         return;
       case "kill":
-        this.signal(env, f.service, "kill", 0, "schedule");
+        this.apply(env, { kind: "signal", service: f.service, signal: "kill", durationS: 0 }, "schedule");
         return;
-      case "latch-up": {
-        const stepW = f.currentStepW ?? this.scenario.radiation.latchupCurrentStepW;
-        this.environment.power.latchUp(stepW);
-        this.latchups++;
-        this.record(env, "latch-up", "payload rail", `+${stepW} W until power cycle`, "schedule", "applied");
+      case "latch-up":
+        this.apply(env, { kind: "latch-up", stepW: f.currentStepW ?? this.scenario.radiation.latchupCurrentStepW }, "schedule");
         return;
-      }
     }
   }
 
-  private flip(env: EnvironmentStep, kind: string, region: RegionInfo, offsets: number[], cause: FaultEntry["cause"]): void {
-    const e = this.record(env, kind, `${region.service}/${region.region}`, `bits ${offsets.join(",")}`, cause, "pending");
-    const id = `fault-${this.faults.length}`;
-    this.track(
-      e,
-      this.bus.request(
-        umbra.platform.v1.FlipBits,
-        { service: region.service, region: region.region, bitOffsets: offsets.map(BigInt), injectionId: id },
-        umbra.platform.v1.FlipBitsResult,
-        { target: region.service, timeoutMs: this.options.faultAckTimeoutMs ?? 5000 },
-      ),
-      (r) => (r.applied ? "applied" : `rejected: ${r.error}`),
-    );
+  /** Applies one exact fault and logs it with the action, so a replay can apply it again. */
+  private apply(env: EnvironmentStep, action: FaultAction, cause: FaultEntry["cause"]): void {
+    switch (action.kind) {
+      case "flip": {
+        const target = `${action.service}/${action.region}`;
+        const detail = `bits ${action.bitOffsets.join(",")}`;
+        if (!this.regions.some((r) => r.service === action.service && r.region === action.region)) {
+          this.record(env, action.name, target, detail, cause, "not delivered: region not registered", action);
+          return;
+        }
+        const e = this.record(env, action.name, target, detail, cause, "pending", action);
+        this.track(
+          e,
+          this.bus.request(
+            umbra.platform.v1.FlipBits,
+            { service: action.service, region: action.region, bitOffsets: action.bitOffsets.map(BigInt), injectionId: `fault-${this.faults.length}` },
+            umbra.platform.v1.FlipBitsResult,
+            { target: action.service, timeoutMs: this.options.faultAckTimeoutMs ?? 5000 },
+          ),
+          (r) => (r.applied ? "applied" : `rejected: ${r.error}`),
+        );
+        return;
+      }
+      case "replica-output": {
+        const e = this.record(env, "replica-output", `${action.service}#${action.replica}`, `bits ${action.bitOffsets.join(",")}`, cause, "pending", action);
+        this.track(
+          e,
+          this.bus.request(
+            umbra.hil.v1.CorruptReplicaOutput,
+            { service: action.service, replica: action.replica, bitOffsets: action.bitOffsets.map(BigInt), injectionId: `fault-${this.faults.length}` },
+            umbra.hil.v1.FaultAck,
+            { target: action.service, timeoutMs: this.options.faultAckTimeoutMs ?? 5000 },
+          ),
+          (ack) => (ack.applied ? "applied" : `rejected: ${ack.error}`),
+        );
+        return;
+      }
+      case "sensor":
+        this.hardware.addSensorFault({ sensor: action.sensor, kind: action.mode, value: action.value, untilS: env.elapsedS + action.durationS });
+        this.record(env, `sensor-${action.mode}`, action.sensor, `${action.value === undefined ? "" : `value ${action.value}, `}for ${action.durationS} s`, cause, "applied", action);
+        return;
+      case "signal":
+        this.signal(env, action, cause);
+        return;
+      case "latch-up":
+        this.environment.power.latchUp(action.stepW);
+        this.latchups++;
+        this.record(env, "latch-up", "payload rail", `+${action.stepW} W until power cycle`, cause, "applied", action);
+        return;
+    }
   }
 
   private track<T>(entry: FaultEntry, request: Promise<T>, outcome: (reply: T) => string): void {
@@ -326,15 +361,16 @@ export class HilRun {
     );
   }
 
-  private signal(env: EnvironmentStep, service: string, kind: "hang" | "kill", durationS: number, cause: FaultEntry["cause"]): void {
+  private signal(env: EnvironmentStep, action: Extract<FaultAction, { kind: "signal" }>, cause: FaultEntry["cause"]): void {
+    const { service, signal: kind, durationS } = action;
     const proc = this.processes.get(service);
     const detail = kind === "hang" ? `SIGSTOP for ${durationS} s` : "SIGKILL";
     if (!proc) {
-      this.record(env, kind, service, detail, cause, "not delivered: no heartbeat with a pid from this service");
+      this.record(env, kind, service, detail, cause, "not delivered: no heartbeat with a pid from this service", action);
       return;
     }
     if (proc.pid === process.pid) {
-      this.record(env, kind, service, detail, cause, "not delivered: the service runs inside the HIL process");
+      this.record(env, kind, service, detail, cause, "not delivered: the service runs inside the HIL process", action);
       return;
     }
     try {
@@ -348,26 +384,29 @@ export class HilRun {
           }
         }, durationS * 1000);
       }
-      this.record(env, kind, `${service} (pid ${proc.pid})`, detail, cause, "applied");
+      this.record(env, kind, `${service} (pid ${proc.pid})`, detail, cause, "applied", action);
       if (kind === "kill") this.processes.delete(service);
     } catch (err) {
-      this.record(env, kind, `${service} (pid ${proc.pid})`, detail, cause, `failed: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      this.record(env, kind, `${service} (pid ${proc.pid})`, detail, cause, `failed: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, action);
     }
   }
 
-  private applyRadiation(env: EnvironmentStep): void {
+  /** EDAC always counts; the effects on software (flips, SEFIs, latch-ups) are applied unless a replay supplies them. */
+  private applyRadiation(env: EnvironmentStep, applyEffects: boolean): void {
     const r = env.radiation;
     const ecc = this.scenario.hardware.ecc;
     for (const u of r.upsets) {
       if (ecc) this.hardware.recordUpset(u.bits);
+      if (!applyEffects) continue;
       // With ECC a single-bit upset is corrected by the memory controller before software sees it.
       if (ecc && u.bits <= 1) continue;
       const region = this.regions.find((x) => u.bitOffset >= x.baseBit && u.bitOffset < x.baseBit + x.sizeBytes * 8);
       if (!region) continue;
       const first = u.bitOffset - region.baseBit;
       const offsets = Array.from({ length: u.bits }, (_, i) => first + i).filter((b) => b < region.sizeBytes * 8);
-      this.flip(env, u.bits > 1 ? "multi-bit-flip" : "bit-flip", region, offsets, "radiation");
+      this.apply(env, { kind: "flip", name: u.bits > 1 ? "multi-bit-flip" : "bit-flip", service: region.service, region: region.region, bitOffsets: offsets }, "radiation");
     }
+    if (!applyEffects) return;
     for (const kind of r.sefis) {
       this.sefis++;
       const candidates = [...this.processes.keys()].filter((name) => name !== HIL_NODE).sort();
@@ -376,14 +415,9 @@ export class HilRun {
         continue;
       }
       const target = candidates[this.faultRng.int(candidates.length)]!;
-      this.signal(env, target, kind === "hang" ? "hang" : "kill", 120, "radiation");
+      this.apply(env, { kind: "signal", service: target, signal: kind === "hang" ? "hang" : "kill", durationS: SEFI_HANG_S }, "radiation");
     }
-    for (let i = 0; i < r.latchups; i++) {
-      this.latchups++;
-      const stepW = this.scenario.radiation.latchupCurrentStepW;
-      this.environment.power.latchUp(stepW);
-      this.record(env, "latch-up", "payload rail", `+${stepW} W until power cycle`, "radiation", "applied");
-    }
+    for (let i = 0; i < r.latchups; i++) this.apply(env, { kind: "latch-up", stepW: this.scenario.radiation.latchupCurrentStepW }, "radiation");
   }
 
   private latchedSinceS: number | undefined;

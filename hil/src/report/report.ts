@@ -28,6 +28,14 @@ export const SERIES_NAMES = [
 ] as const;
 export type SeriesName = (typeof SERIES_NAMES)[number];
 
+/** A fault exactly as applied, so a replay can apply it again bit for bit. */
+export type FaultAction =
+  | { kind: "flip"; name: "bit-flip" | "multi-bit-flip"; service: string; region: string; bitOffsets: number[] }
+  | { kind: "replica-output"; service: string; replica: number; bitOffsets: number[] }
+  | { kind: "sensor"; sensor: string; mode: "stuck" | "spike" | "nan"; value?: number; durationS: number }
+  | { kind: "signal"; service: string; signal: "hang" | "kill"; durationS: number }
+  | { kind: "latch-up"; stepW: number };
+
 export interface FaultEntry {
   elapsedS: number;
   /** Mission time (TAI) as text. */
@@ -35,8 +43,10 @@ export interface FaultEntry {
   kind: string;
   target: string;
   detail: string;
-  cause: "schedule" | "radiation" | "hardware";
+  cause: "schedule" | "radiation" | "hardware" | "replay";
   outcome: string;
+  /** Absent for the hardware's own reactions (LCL trip, watchdog reset, power cycle): they recur by themselves. */
+  action?: FaultAction;
 }
 
 export interface ContactBand extends Band {

@@ -197,3 +197,54 @@ describe("HIL fault injection into live memory regions", () => {
     expect(withEcc.ones).toBeLessThan(plain.ones);
   });
 });
+
+describe("replaying a run's faults", () => {
+  it("applies exactly the logged flips, sensor faults and latch-ups again, and nothing the radiation model draws", async () => {
+    const { MemoryRegionRegistry, attachFaultInjection } = await import("@umbra/platform");
+    const { parseReplayLog } = await import("../../src/engine/replay.js");
+    const base = scenario({
+      duration: "2h",
+      radiation: { quietRatePerBitDay: 1e-4, latchupRatePerDay: 30 },
+      hardware: { memoryBytes: "4MiB" },
+      faults: [
+        { at: "10m", kind: "bit-flip", service: "svc", region: "table", bits: 5 },
+        { at: "15m", kind: "sensor-spike", sensor: "busVoltage", value: 99, duration: "1m" },
+      ],
+    });
+    const withRegion = (run: HilRun) => {
+      const registry = new MemoryRegionRegistry();
+      const table = new Uint8Array(1024 * 1024);
+      registry.register("table", table);
+      attachFaultInjection(run.bus, registry, { service: "svc" });
+      return table;
+    };
+    const first = new HilRun({ scenario: base });
+    const original = withRegion(first);
+    const report = await first.run();
+    const log = parseReplayLog(JSON.parse(JSON.stringify(report)), "first.json");
+    expect(log.steps.length).toBe(report.faults.filter((f) => f.action).length);
+    expect(log.steps.some((s) => s.action.kind === "latch-up")).toBe(true);
+
+    // Same environment, a different seed for everything random: only the replay decides the faults.
+    const again = new HilRun({ scenario: { ...base, seed: 999 }, replay: log });
+    const replayed = withRegion(again);
+    const r2 = await again.run();
+    expect(Buffer.from(replayed).equals(Buffer.from(original))).toBe(true);
+    expect(r2.faults.filter((f) => f.cause === "replay").map((f) => [f.elapsedS, f.kind, f.target, f.detail])).toEqual(
+      report.faults.filter((f) => f.action).map((f) => [f.elapsedS, f.kind, f.target, f.detail]),
+    );
+    expect(r2.faults.some((f) => f.cause === "radiation" || f.cause === "schedule")).toBe(false);
+  });
+
+  it("rejects a malformed log, naming the file and the entry", async () => {
+    const { parseReplayLog, loadReplayLog } = await import("../../src/engine/replay.js");
+    const ok = { format: "umbra-hil-report/1", scenario: { name: "x" }, faults: [] };
+    expect(() => parseReplayLog({ ...ok, format: "v0" }, "r.json")).toThrow(/^r\.json: format:/);
+    expect(() => parseReplayLog({ ...ok, faults: [{ elapsedS: -1 }] }, "r.json")).toThrow(/r\.json: faults\[0\]\.elapsedS:/);
+    expect(() => parseReplayLog({ ...ok, faults: [{ elapsedS: 5, action: { kind: "flip", name: "bit-flip", service: "s", region: "r", bitOffsets: [] } }] }, "r.json")).toThrow(
+      /faults\[0\]\.action\.bitOffsets/,
+    );
+    expect(() => parseReplayLog({ ...ok, faults: [{ elapsedS: 5, action: { kind: "format-disk" } }] }, "r.json")).toThrow(/faults\[0\]\.action\.kind/);
+    await expect(loadReplayLog("/nonexistent/r.json")).rejects.toThrow(/r\.json: cannot read: ENOENT/);
+  });
+});
