@@ -244,6 +244,12 @@ export class HilRun {
     if (action) e.action = action;
     this.faults.push(e);
     this.log.info({ kind, target, detail, cause }, "fault injected");
+    // Live, for whoever watches the bench (the report gets the final outcome).
+    this.bus.publish(
+      umbra.hil.v1.FaultRecord,
+      { missionTimeNs: utcMsToTaiNs(this.scenario.epoch + env.elapsedS * 1000), elapsedS: env.elapsedS, kind, target, detail, cause },
+      { priority: Priority.PRIORITY_COMMAND },
+    );
     return e;
   }
 

@@ -13,6 +13,7 @@ export {
   type SubscribeOptions,
   type Subscription,
 } from "./bus/bus.js";
+export { MIN_BUS_FRAME_BYTES } from "./bus/bus.js";
 export { BusClosedError, BusRemoteError, BusTimeoutError } from "./bus/errors.js";
 export { BoundedPriorityQueue, type OfferResult } from "./bus/bounded-queue.js";
 export { Priority, PRIORITY_NAMES, type DropCounts } from "./bus/priority.js";

@@ -623,6 +623,10 @@ export class Bus implements LinkEvents {
         link.peerMaxFrameBytes = hello.maxFrameBytes;
         this.logger.info({ transport: link.transport, peer: hello.node }, "peer joined");
       } else if (env.topic === SUBSCRIPTIONS) {
+        if (!link.peer) {
+          link.counters.malformedFrames++; // subscriptions from a peer that has not said who it is
+          return;
+        }
         const subs = subscriptionsCodec.decode(env.payload);
         if (subs.topics.length > MAX_ADVERTISED_TOPICS || subs.topics.some((t) => !t || t.length > MAX_TOPIC_LENGTH)) {
           link.counters.malformedFrames++;

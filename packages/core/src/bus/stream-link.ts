@@ -110,7 +110,7 @@ export class StreamLink extends Link {
       this.counters.framesIn++;
       this.counters.bytesIn += frame.length;
       this.events?.linkFrame(this, frame);
-      if (socket !== this.socket) return; // a handler closed us
+      if (socket !== this.socket || socket.destroyed) return; // a handler dropped the connection
     }
     if (result.violation) {
       this.counters.framingViolations++;

@@ -96,7 +96,8 @@ export class BusClient {
   }
 
   private connect(): void {
-    if (this.stopped) return;
+    // A client whose bus has closed (and so closed its link) stops retrying too.
+    if (this.stopped || this.link.isClosed) return;
     const socket: Socket =
       this.endpoint.kind === "unix"
         ? createConnection(this.endpoint.path)
@@ -110,8 +111,15 @@ export class BusClient {
       }
       if (this.everConnected) this.link.counters.reconnects++;
       this.everConnected = true;
-      this.attempt = 0;
       this.link.attachSocket(socket);
+      // Back off afresh only once the server has accepted us as a peer; a server
+      // that takes the connection and then refuses our Hello keeps the backoff growing.
+      this.link.whenSynced(this.policy.maxDelayMs + 1000).then(
+        () => {
+          this.attempt = 0;
+        },
+        () => undefined,
+      );
       for (const w of this.waiters.splice(0)) w();
       socket.once("close", () => this.scheduleReconnect());
     });
@@ -125,7 +133,7 @@ export class BusClient {
   }
 
   private scheduleReconnect(): void {
-    if (this.stopped || this.timer) return;
+    if (this.stopped || this.timer || this.link.isClosed) return;
     const delay = backoffDelay(this.policy, this.attempt++);
     this.timer = setTimeout(() => {
       this.timer = undefined;

@@ -288,3 +288,23 @@ describe("endpoints and backoff", () => {
     }
   });
 });
+
+describe("client backoff against a server that refuses it", () => {
+  it("keeps backing off when every connection is refused after connect, and stops when its bus closes", async () => {
+    const path = tempSocket();
+    const hub = bus("same-name");
+    const server = await BusServer.listen(hub, parseEndpoint(`unix:${path}`));
+    cleanups.push(() => server.close());
+    // A client with the hub's own name: its Hello is refused every time.
+    const twin = new Bus({ node: "same-name", clock: new RealClock({ unref: true }) });
+    const c = BusClient.start(twin, server.endpoint, { reconnect: { initialDelayMs: 10, maxDelayMs: 400, jitter: 0 } });
+    await new Promise((r) => setTimeout(r, 700));
+    // 10+20+40+80+160+320 ms of waits fit in 700 ms: a handful of attempts, not seventy.
+    expect(c.link.counters.reconnects).toBeLessThanOrEqual(6);
+    twin.close();
+    const after = c.link.counters.reconnects;
+    await new Promise((r) => setTimeout(r, 300));
+    expect(c.link.counters.reconnects).toBe(after);
+    await c.close();
+  });
+});
