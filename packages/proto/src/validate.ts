@@ -122,14 +122,26 @@ function checkMessage(type: protobuf.Type, value: Record<string, unknown>, path:
   return undefined;
 }
 
+// Name lookups walk the namespace tree; every publish validates, so remember them.
+const types = new Map<string, protobuf.Type | null>();
+
+function typeFor(typeName: string): protobuf.Type | null {
+  let type = types.get(typeName);
+  if (type === undefined) {
+    try {
+      type = root.lookupType(typeName);
+    } catch {
+      type = null;
+    }
+    if (types.size < 10_000) types.set(typeName, type);
+  }
+  return type;
+}
+
 /** Why a value is not a valid instance of the named message type, or undefined if it is. */
 export function validateMessage(typeName: string, value: unknown): string | undefined {
-  let type: protobuf.Type;
-  try {
-    type = root.lookupType(typeName);
-  } catch {
-    return `no message type ${typeName}`;
-  }
+  const type = typeFor(typeName);
+  if (!type) return `no message type ${typeName}`;
   if (value === null || typeof value !== "object" || Array.isArray(value)) return `message must be an object, got ${show(value)}`;
   return checkMessage(type, value as Record<string, unknown>, "", 0);
 }

@@ -1,10 +1,8 @@
 // The bus envelope on the wire, and the checks every received envelope passes
 // before anything acts on it.
-import Long from "long";
 import { umbra, isKnownMessageType } from "@umbra/proto";
 import { isPriority, type Priority } from "./priority.js";
-
-const EnvelopeClass = umbra.bus.v1.Envelope;
+import { decodeWireEnvelope, encodeWireEnvelope, type WireEnvelope } from "./envelope-wire.js";
 
 export const Kind = umbra.bus.v1.Kind;
 export type Kind = umbra.bus.v1.Kind;
@@ -16,8 +14,14 @@ const NODE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
 /** Replies travel on the requester's inbox topic: "@" + node name. */
 export const INBOX_PREFIX = "@";
 
+// Checked on every frame (source, reply_to); the same few names recur.
+const validNames = new Set<string>();
+
 export function isValidNodeName(name: string): boolean {
-  return NODE_NAME.test(name);
+  if (validNames.has(name)) return true;
+  if (!NODE_NAME.test(name)) return false;
+  if (validNames.size < 4096) validNames.add(name);
+  return true;
 }
 
 export function inboxTopic(node: string): string {
@@ -39,29 +43,8 @@ export interface Envelope {
   error: string;
 }
 
-function toLong(value: bigint): Long | number {
-  // Small values encode as plain numbers; pbjs handles both.
-  return value <= 0x1fffffffffffffn ? Number(value) : Long.fromBigInt(value, true);
-}
-
-function fromLong(value: Long | number): bigint {
-  return typeof value === "number" ? BigInt(value) : value.toBigInt();
-}
-
 export function encodeEnvelope(env: Envelope): Uint8Array {
-  const message = new EnvelopeClass();
-  message.topic = env.topic;
-  message.source = env.source;
-  message.sequence = toLong(env.sequence) as Long;
-  message.missionTimeNs = toLong(env.missionTimeNs) as Long;
-  message.priority = env.priority;
-  message.kind = env.kind;
-  message.payload = env.payload;
-  message.correlationId = toLong(env.correlationId) as Long;
-  message.replyTo = env.replyTo;
-  message.target = env.target;
-  message.error = env.error;
-  return EnvelopeClass.encode(message).finish();
+  return encodeWireEnvelope(env);
 }
 
 export type EnvelopeProblem =
@@ -75,9 +58,9 @@ export type DecodedEnvelope = { ok: true; envelope: Envelope } | { ok: false; pr
  * as a problem naming the field.
  */
 export function decodeEnvelope(bytes: Uint8Array): DecodedEnvelope {
-  let m: umbra.bus.v1.Envelope;
+  let m: WireEnvelope;
   try {
-    m = EnvelopeClass.decode(bytes);
+    m = decodeWireEnvelope(bytes);
   } catch (err) {
     return { ok: false, problem: { kind: "malformed", reason: `not an envelope: ${(err as Error).message}` } };
   }
@@ -105,12 +88,12 @@ export function decodeEnvelope(bytes: Uint8Array): DecodedEnvelope {
     envelope: {
       topic: m.topic,
       source: m.source,
-      sequence: fromLong(m.sequence),
-      missionTimeNs: fromLong(m.missionTimeNs),
+      sequence: m.sequence,
+      missionTimeNs: m.missionTimeNs,
       priority: m.priority,
       kind: m.kind,
       payload: m.payload,
-      correlationId: fromLong(m.correlationId),
+      correlationId: m.correlationId,
       replyTo: m.replyTo,
       target: m.target,
       error: m.error,

@@ -7,6 +7,8 @@
 
 export const FRAME_HEADER_BYTES = 4;
 export const DEFAULT_MAX_FRAME_BYTES = 1024 * 1024;
+/** Frames shorter than this are copied out of the stream's buffer; longer ones are views into it. */
+const COPY_BELOW_BYTES = 1024;
 /** Hard ceiling on any configured maximum: 64 MiB. */
 export const MAX_FRAME_LIMIT = 64 * 1024 * 1024;
 
@@ -62,7 +64,7 @@ export class FrameDecoder {
     const frames: Uint8Array[] = [];
     if (this.poisoned) return { frames };
     if (chunk.length > 0) {
-      this.buffered.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length));
+      this.buffered.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length));
       this.bufferedBytes += chunk.length;
     }
     let data = this.buffered.length === 1 ? this.buffered[0]! : Buffer.concat(this.buffered, this.bufferedBytes);
@@ -80,8 +82,15 @@ export class FrameDecoder {
       }
       if (data.length - offset - FRAME_HEADER_BYTES < length) break;
       const start = offset + FRAME_HEADER_BYTES;
-      // Copy out so a frame does not pin the whole socket chunk in memory.
-      frames.push(Uint8Array.prototype.slice.call(data, start, start + length));
+      if (length < COPY_BELOW_BYTES) {
+        // Copy small frames out so a queued message does not pin a whole socket chunk.
+        const frame = Buffer.allocUnsafe(length);
+        data.copy(frame, 0, start, start + length);
+        frames.push(frame);
+      } else {
+        // A large frame is most of its chunk anyway: a view saves the copy.
+        frames.push(data.subarray(start, start + length));
+      }
       offset = start + length;
     }
     if (offset === data.length) {

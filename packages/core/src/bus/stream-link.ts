@@ -4,7 +4,10 @@
 // so what was published during a short outage goes out once the link is back.
 import type { Socket } from "node:net";
 import { Link } from "./link.js";
-import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder, describeViolation, encodeFrame } from "./framing.js";
+import { DEFAULT_MAX_FRAME_BYTES, FRAME_HEADER_BYTES, FrameDecoder, describeViolation, encodeFrame } from "./framing.js";
+
+/** Above this size a frame's header and body go out as two writes instead of one copy. */
+const SEPARATE_HEADER_ABOVE_BYTES = 1024;
 import { PRIORITY_NAMES, type Priority } from "./priority.js";
 
 export interface StreamLinkOptions {
@@ -89,7 +92,16 @@ export class StreamLink extends Link {
         socket.uncork();
       });
     }
-    socket.write(encodeFrame(frame, this.maxFrameBytes));
+    if (frame.length < SEPARATE_HEADER_ABOVE_BYTES) {
+      socket.write(encodeFrame(frame, this.maxFrameBytes));
+    } else {
+      // Large frames: write the length and the bytes separately (corked, so one
+      // writev) rather than copying kilobytes into a new buffer.
+      const header = Buffer.allocUnsafe(FRAME_HEADER_BYTES);
+      header.writeUInt32BE(frame.length, 0);
+      socket.write(header);
+      socket.write(frame);
+    }
     this.counters.framesOut++;
     this.counters.bytesOut += frame.length;
   }

@@ -3,6 +3,7 @@ import fc from "fast-check";
 import { umbra } from "@umbra/proto";
 import { decodeEnvelope, encodeEnvelope, Kind, type Envelope } from "../../src/bus/envelope.js";
 import type { Priority } from "../../src/bus/priority.js";
+import { decodeWireEnvelope, encodeWireEnvelope, WireError } from "../../src/bus/envelope-wire.js";
 
 const topics = ["umbra.core.v1.Heartbeat", "umbra.bench.v1.Ping", "umbra.bus.v1.Hello"];
 const node = fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,20}$/);
@@ -87,5 +88,76 @@ describe("envelope codec", () => {
     // and the payload of a known type decodes as that type
     const hb = umbra.core.v1.Heartbeat.decode(umbra.core.v1.Heartbeat.encode({ service: "x" }).finish());
     expect(hb.service).toBe("x");
+  });
+});
+
+describe("hand-written envelope wire codec against the generated one", () => {
+  const Generated = umbra.bus.v1.Envelope;
+  const u64 = fc.bigInt({ min: 0n, max: 2n ** 64n - 1n });
+  // topic, source and reply_to are ASCII by the envelope rules (and decoded as such);
+  // target and error may carry any Unicode.
+  const arb = fc.record({
+    topic: fc.string({ maxLength: 40, unit: "binary-ascii" }),
+    source: fc.string({ maxLength: 20, unit: "binary-ascii" }),
+    sequence: u64,
+    missionTimeNs: u64,
+    priority: fc.integer({ min: 0, max: 3 }),
+    kind: fc.integer({ min: 0, max: 3 }),
+    payload: fc.uint8Array({ maxLength: 300 }),
+    correlationId: u64,
+    replyTo: fc.string({ maxLength: 20, unit: "binary-ascii" }),
+    target: fc.string({ maxLength: 20, unit: "binary" }),
+    error: fc.string({ maxLength: 20, unit: "binary" }),
+  });
+  const viaGenerated = (bytes: Uint8Array) => {
+    const o = Generated.toObject(Generated.decode(bytes), { longs: BigInt, defaults: true }) as Record<string, unknown>;
+    return { ...o, payload: Buffer.from(o["payload"] as Uint8Array).toString("hex") };
+  };
+
+  it("property: writes exactly the bytes the generated encoder writes", () => {
+    fc.assert(
+      fc.property(arb, (e) => {
+        const ours = Buffer.from(encodeWireEnvelope(e));
+        const theirs = Buffer.from(Generated.encode(Generated.fromObject(e)).finish());
+        expect(ours.toString("hex")).toBe(theirs.toString("hex"));
+      }),
+    );
+  });
+
+  it("property: reads back what the generated encoder wrote, and vice versa", () => {
+    fc.assert(
+      fc.property(arb, (e) => {
+        const theirs = Generated.encode(Generated.fromObject(e)).finish();
+        const ours = decodeWireEnvelope(theirs);
+        expect({ ...ours, payload: Buffer.from(ours.payload).toString("hex") }).toEqual(viaGenerated(theirs));
+      }),
+    );
+  });
+
+  it("property: arbitrary bytes either decode or raise WireError, never anything else, and never read past the end", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) => {
+        try {
+          const e = decodeWireEnvelope(bytes);
+          expect(e.payload.length).toBeLessThanOrEqual(bytes.length);
+        } catch (err) {
+          expect(err).toBeInstanceOf(WireError);
+        }
+      }),
+    );
+  });
+
+  it("skips unknown fields (a newer peer) and rejects wrong wire types and truncation with the place named", () => {
+    const base = { topic: "umbra.bench.v1.Ping", source: "a", sequence: 1n, missionTimeNs: 5n, priority: 1, kind: 0, payload: new Uint8Array([1]), correlationId: 0n, replyTo: "", target: "", error: "" };
+    const withExtra = Buffer.concat([Buffer.from(encodeWireEnvelope({ ...base, kind: 0 })), Buffer.from([0x98, 0x01, 0x05, 0xa2, 0x01, 0x02, 0x41, 0x42])]);
+    expect(decodeWireEnvelope(withExtra).topic).toBe(base.topic);
+    expect(() => decodeWireEnvelope(Buffer.from([0x0d, 0, 0, 0, 0]))).toThrow(/field 1 has wire type 5, expected 2/);
+    expect(() => decodeWireEnvelope(Buffer.from([0x0a, 0x05, 0x41]))).toThrow(/length 5 at byte 2 runs past the end/);
+    expect(() => decodeWireEnvelope(Buffer.from([0x18, 0xff, 0xff]))).toThrow(/truncated varint/);
+    expect(() => decodeWireEnvelope(Buffer.from([0x18, ...Array(11).fill(0xff)]))).toThrow(/longer than 10 bytes/);
+    expect(() => decodeWireEnvelope(Buffer.from([0x00]))).toThrow(/field number 0/);
+    expect(() => decodeWireEnvelope(Buffer.from([0x9b, 0x01]))).toThrow(/unsupported wire type 3/);
+    expect(() => encodeWireEnvelope({ ...base, sequence: -1n })).toThrow(/sequence: -1 is not a uint64/);
+    expect(() => encodeWireEnvelope({ ...base, missionTimeNs: 2n ** 64n })).toThrow(/mission_time_ns/);
   });
 });
