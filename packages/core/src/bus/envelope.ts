@@ -83,20 +83,6 @@ export function decodeEnvelope(bytes: Uint8Array): DecodedEnvelope {
       return { ok: false, problem: { kind: "unknown-type", reason: `topic: ${shown} is not a known message type` } };
     }
   }
-  return {
-    ok: true,
-    envelope: {
-      topic: m.topic,
-      source: m.source,
-      sequence: m.sequence,
-      missionTimeNs: m.missionTimeNs,
-      priority: m.priority,
-      kind: m.kind,
-      payload: m.payload,
-      correlationId: m.correlationId,
-      replyTo: m.replyTo,
-      target: m.target,
-      error: m.error,
-    },
-  };
+  // Checked above: priority and kind are in range, so the wire fields are the envelope.
+  return { ok: true, envelope: m as Envelope };
 }
