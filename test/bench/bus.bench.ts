@@ -9,9 +9,12 @@
 //    same framing (4-byte length + payload), batching (cork within a tick),
 //    windowing and pacing, but no protobuf and no bus.
 //
-// Every queue on the bus is bounded and drops when full, so the sender keeps at
-// most WINDOW messages in flight (an echo frees a slot); drops, losses and
-// timeouts are reported as a row of their own, which should read 0.
+// Every queue on the bus is bounded and drops when full, so the throughput
+// runs keep at most WINDOW messages in flight (an echo frees a slot). The paced
+// runs are not flow-controlled: 10,000 msg/s is well within what the bus
+// carries, but on a starved machine its queues can still fill. Two rows say
+// what happened: drops and timeouts the bus counted (should be 0), and
+// messages that were gone without being counted (must be 0).
 //
 // Ratios are always value / baseline: for throughput higher is better, for
 // latency lower is better.
@@ -566,10 +569,7 @@ function sumDrops(d: DropsLike): number {
 
 /** Everything a node dropped or gave up on: subscriber queues, link queues (open and closed links), timed-out requests. */
 function totalDrops(stats: BusStatsSnapshot): number {
-  const links: Array<{ dropped?: DropsLike }> = [...stats.links];
-  // Totals of links that have closed, where the bus reports them.
-  const closed: unknown = Reflect.get(stats, "closedLinks");
-  if (typeof closed === "object" && closed !== null) links.push(closed as { dropped?: DropsLike });
+  const links = stats.closedLinks ? [...stats.links, stats.closedLinks] : stats.links;
   return sumDrops(stats.dropped) + links.reduce((n, l) => n + sumDrops(l.dropped), 0) + Number(stats.requestsTimedOut);
 }
 
@@ -710,14 +710,20 @@ async function run(ctx: BenchContext): Promise<BenchResult[]> {
     rows.health.push(
       result(`paced sender loop stalls > ${STALL_GAP_MS} ms (all ${PACED_RATE / 1000}k msg/s rounds)`, busStalls, "count", { baseline: rawStalls }),
     );
-    const here = totalDrops(bus.bus.stats());
-    const there = totalDrops(await bus.peerStats());
+    // Under overload a bounded queue drops, by design, and counts it. What
+    // must never happen is a message that is gone without being counted.
+    const counted = totalDrops(bus.bus.stats()) + totalDrops(await bus.peerStats());
+    const silent = Math.max(0, busLost - counted);
     if (rawLost > 0) ctx.log(`warning: the raw baseline lost ${rawLost} messages (a fault in the benchmark, not the bus)`);
-    const lostOrDropped = here + there + busLost;
+    if (busLost > 0) ctx.log(`bus: ${busLost} messages were not echoed; ${counted} drops and timeouts are counted in BusStats`);
     rows.health.push(
-      result("bus messages dropped, lost or timed out (both nodes, all runs)", lostOrDropped, "count", {
-        target: "0 (flow-controlled)",
-        met: lostOrDropped === 0,
+      result("bus messages dropped or timed out, as counted in BusStats (both nodes, all runs)", counted, "count", {
+        target: "0",
+        met: counted === 0,
+      }),
+      result("bus messages lost without being counted (sent, never echoed, not in BusStats)", silent, "count", {
+        target: "0 (never silently lost)",
+        met: silent === 0,
       }),
     );
   } finally {
