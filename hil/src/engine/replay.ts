@@ -4,12 +4,13 @@
 // scenario: errors name the file and the entry.
 import { readFile } from "node:fs/promises";
 import { z } from "zod";
+import { REGION_NAME } from "@umbra/platform";
 import type { FaultAction } from "../report/report.js";
 
 const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/);
 const offsets = z.array(z.number().int().min(0).max(2 ** 53 - 1)).min(1).max(64);
 const action = z.discriminatedUnion("kind", [
-  z.object({ kind: z.literal("flip"), name: z.enum(["bit-flip", "multi-bit-flip"]), service: name, region: name, bitOffsets: offsets }).strict(),
+  z.object({ kind: z.literal("flip"), name: z.enum(["bit-flip", "multi-bit-flip"]), service: name, region: z.string().regex(REGION_NAME), bitOffsets: offsets }).strict(),
   z.object({ kind: z.literal("replica-output"), service: name, replica: z.number().int().min(0).max(15), bitOffsets: offsets }).strict(),
   z
     .object({ kind: z.literal("sensor"), sensor: name, mode: z.enum(["stuck", "spike", "nan"]), value: z.number().finite().optional(), durationS: z.number().finite().min(0).max(366 * 86400) })

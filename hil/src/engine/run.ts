@@ -9,10 +9,12 @@ import type { Scenario, FaultSpec } from "../scenario/schema.js";
 import { Recorder, SERIES_NAMES, type FaultAction, type FaultEntry, type RunReport, type SeriesName } from "../report/report.js";
 import { Environment, type EnvironmentStep, type Window } from "./environment.js";
 import { EmulatedHardware } from "./hardware.js";
+import { hostname } from "node:os";
 import { Rng } from "../models/index.js";
 import type { ReplayLog } from "./replay.js";
 
 export const HIL_NODE = "hil";
+const HOST = hostname();
 /** Power reports older than this many steps no longer count as the payload's draw. */
 const POWER_DRAW_TTL_STEPS = 3;
 /** Exponent of the CPU frequency ratio applied to the payload's dynamic power (between f and f³; see docs/hil.md). */
@@ -50,6 +52,7 @@ interface RegionInfo {
 interface ProcessInfo {
   pid: number;
   node: string;
+  host: string;
 }
 
 export class HilRun {
@@ -79,6 +82,17 @@ export class HilRun {
   private minSoc = 100;
   private maxDie = Number.NEGATIVE_INFINITY;
   private readonly pending: Promise<unknown>[] = [];
+  /** Processes stopped by a hang fault; all are resumed when the run ends, however it ends. */
+  private readonly hung = new Set<number>();
+
+  private resume(pid: number): void {
+    if (!this.hung.delete(pid)) return;
+    try {
+      process.kill(pid, "SIGCONT");
+    } catch {
+      // already gone
+    }
+  }
 
   constructor(options: HilRunOptions) {
     this.options = options;
@@ -134,7 +148,15 @@ export class HilRun {
       }
     }
     await this.bus.idle();
-    await Promise.allSettled(this.pending);
+    // Requests still waiting time out on the simulated clock, which has stopped: move it past their timeout.
+    let settled = false;
+    const all = Promise.allSettled(this.pending).then(() => {
+      settled = true;
+    });
+    await this.bus.idle();
+    if (!settled) await this.clock.advance(this.options.faultAckTimeoutMs ?? 5000);
+    await all;
+    for (const pid of [...this.hung]) this.resume(pid);
     const wallSeconds = (performance.now() - wallStart) / 1000;
     const report = this.report(wallSeconds);
     if (this.ownsBus) this.bus.close();
@@ -149,7 +171,7 @@ export class HilRun {
       if (Number.isFinite(d.watts) && d.watts >= 0 && d.watts < 1e5) this.powerDraws.set(d.source, { watts: d.watts, step: this.step });
     });
     bus.subscribe(umbra.core.v1.Heartbeat, (hb) => {
-      if (hb.pid > 0) this.processes.set(hb.service, { pid: hb.pid, node: hb.node });
+      if (hb.pid > 0) this.processes.set(hb.service, { pid: hb.pid, node: hb.node, host: hb.host });
     });
     bus.subscribe(umbra.platform.v1.MemoryRegionInfo, (r) => {
       const known = this.regions.findIndex((x) => x.service === r.service && x.region === r.region);
@@ -185,7 +207,7 @@ export class HilRun {
         const nowNs = this.clock.nowTaiNs();
         switch (req.action) {
           case umbra.platform.v1.WatchdogActionKind.WATCHDOG_ACTION_ARM:
-            if (!(req.timeoutS >= 1 && req.timeoutS <= 3600)) throw new Error(`watchdog timeout ${req.timeoutS} s is not in 1..3600`);
+            if (!(req.timeoutS >= 1 && req.timeoutS <= 86400)) throw new Error(`watchdog timeout ${req.timeoutS} s is not in 1..86400`);
             w.armed = true;
             w.timeoutS = req.timeoutS;
             this.hardware.kickWatchdog(nowS, nowNs);
@@ -210,7 +232,7 @@ export class HilRun {
       (req) => {
         const wasLatched = this.environment.power.latchedUp;
         this.environment.power.powerCycle();
-        this.faults.push(this.entry(this.environment.timeS, "power-cycle", "payload rail", req.reason || "requested", "hardware", wasLatched ? "latch-up cleared" : "no latch-up present"));
+        this.recordAt(this.environment.timeS, "power-cycle", "payload rail", req.reason || "requested", "hardware", wasLatched ? "latch-up cleared" : "no latch-up present");
         return { wasLatched };
       },
       { target: HIL_NODE },
@@ -240,14 +262,18 @@ export class HilRun {
   }
 
   private record(env: EnvironmentStep, kind: string, target: string, detail: string, cause: FaultEntry["cause"], outcome: string, action?: FaultAction): FaultEntry {
-    const e = this.entry(env.elapsedS, kind, target, detail, cause, outcome);
+    return this.recordAt(env.elapsedS, kind, target, detail, cause, outcome, action);
+  }
+
+  private recordAt(elapsedS: number, kind: string, target: string, detail: string, cause: FaultEntry["cause"], outcome: string, action?: FaultAction): FaultEntry {
+    const e = this.entry(elapsedS, kind, target, detail, cause, outcome);
     if (action) e.action = action;
     this.faults.push(e);
     this.log.info({ kind, target, detail, cause }, "fault injected");
     // Live, for whoever watches the bench (the report gets the final outcome).
     this.bus.publish(
       umbra.hil.v1.FaultRecord,
-      { missionTimeNs: utcMsToTaiNs(this.scenario.epoch + env.elapsedS * 1000), elapsedS: env.elapsedS, kind, target, detail, cause },
+      { missionTimeNs: utcMsToTaiNs(this.scenario.epoch + elapsedS * 1000), elapsedS, kind, target, detail, cause },
       { priority: Priority.PRIORITY_COMMAND },
     );
     return e;
@@ -379,16 +405,16 @@ export class HilRun {
       this.record(env, kind, service, detail, cause, "not delivered: the service runs inside the HIL process", action);
       return;
     }
+    if (proc.host !== HOST) {
+      // A pid from a board over TCP names a process there, not here: never signal it.
+      this.record(env, kind, service, detail, cause, `not delivered: the service runs on ${proc.host ? `host ${proc.host}` : "an unknown host"}, not on this bench (${HOST})`, action);
+      return;
+    }
     try {
       process.kill(proc.pid, kind === "hang" ? "SIGSTOP" : "SIGKILL");
       if (kind === "hang") {
-        this.clock.setTimeout(() => {
-          try {
-            process.kill(proc.pid, "SIGCONT");
-          } catch {
-            // already gone
-          }
-        }, durationS * 1000);
+        this.hung.add(proc.pid);
+        this.clock.setTimeout(() => this.resume(proc.pid), durationS * 1000);
       }
       this.record(env, kind, `${service} (pid ${proc.pid})`, detail, cause, "applied", action);
       if (kind === "kill") this.processes.delete(service);

@@ -67,9 +67,10 @@ export interface RunReport {
 }
 
 /** The part of a report that the same scenario and seed must reproduce exactly. */
-export function deterministicPart(r: RunReport): Omit<RunReport, "run" | "faults"> & { faults: Omit<FaultEntry, "outcome">[] } {
-  const { run: _run, faults, ...rest } = r;
-  return { ...rest, faults: faults.map(({ outcome: _o, ...f }) => f) };
+export function deterministicPart(r: RunReport): Omit<RunReport, "run" | "faults" | "scenario"> & { scenario: Omit<RunReport["scenario"], "file">; faults: Omit<FaultEntry, "outcome">[] } {
+  const { run: _run, faults, scenario, ...rest } = r;
+  const { file: _file, ...scenarioWithoutPath } = scenario;
+  return { ...rest, scenario: scenarioWithoutPath, faults: faults.map(({ outcome: _o, ...f }) => f) };
 }
 
 /** Collects one value per series per step. */

@@ -3,6 +3,8 @@
 import { readFile, stat } from "node:fs/promises";
 import { parseDocument } from "yaml";
 import { scenarioSchema, type Scenario } from "./schema.js";
+import { createPropagator } from "../orbit/index.js";
+import { orbitSpecOf } from "../engine/environment.js";
 
 /** Scenario files larger than this are refused before parsing. */
 export const MAX_SCENARIO_BYTES = 1024 * 1024;
@@ -32,7 +34,16 @@ function fieldPath(path: readonly PropertyKey[]): string {
 /** Validates an already-parsed scenario object; `file` names it in errors. */
 export function parseScenario(value: unknown, file = "<scenario>"): Scenario {
   const result = scenarioSchema.safeParse(value);
-  if (result.success) return result.data;
+  if (result.success) {
+    // Field by field the orbit can look right and still not fly: a TLE whose
+    // checksum or numbers are wrong, an altitude with no sun-synchronous inclination.
+    try {
+      createPropagator(orbitSpecOf(result.data));
+    } catch (err) {
+      throw new ScenarioError(file, [{ field: "orbit", message: (err as Error).message }]);
+    }
+    return result.data;
+  }
   const problems = result.error.issues.slice(0, 20).map((issue) => ({
     field: fieldPath(issue.path),
     message: issue.code === "unrecognized_keys" ? `unknown field${issue.keys.length > 1 ? "s" : ""} ${issue.keys.join(", ")}` : issue.message,

@@ -2,6 +2,7 @@
 // parameters, which faults and which seed. Validated field by field; a bad
 // file gets an error naming the file, the field and what was expected.
 import { z } from "zod";
+import { REGION_NAME } from "@umbra/platform";
 
 /** "90", "90s", "15m", "6h", "1d", "1.5h" → seconds. */
 export function parseDuration(value: string | number): number | undefined {
@@ -39,8 +40,8 @@ const duration = (what: string, minS: number, maxS: number) =>
 
 const bytes = z.union([z.number(), z.string()]).transform((v, ctx) => {
   const b = parseBytes(v);
-  if (b === undefined || b < 0 || b > 2 ** 50) {
-    ctx.addIssue({ code: "custom", message: `expected a size like 8GiB or 512MiB, got ${JSON.stringify(v)}` });
+  if (b === undefined || b < 0 || b > 2 ** 47) {
+    ctx.addIssue({ code: "custom", message: `expected a size like 8GiB or 512MiB (at most 128 TiB), got ${JSON.stringify(v)}` });
     return z.NEVER;
   }
   return b;
@@ -180,10 +181,13 @@ const radiation = z
   })
   .strict();
 
-const zone = z.object({ zone: name, type: z.string().min(1).max(64), node: z.enum(["die", "board", "radiator"]) }).strict();
+// Names as the kernel gives them, which the platform's adapters insist on.
+const kernelName = (prefix: string) => z.string().regex(new RegExp(`^${prefix}\\d{1,4}$`), `expected ${prefix}N, as the kernel names it`);
+const regionName = z.string().regex(REGION_NAME, `expected a region name matching ${REGION_NAME.source}`);
+const zone = z.object({ zone: kernelName("thermal_zone"), type: z.string().min(1).max(64), node: z.enum(["die", "board", "radiator"]) }).strict();
 const policy = z
   .object({
-    policy: name,
+    policy: kernelName("policy"),
     cpus: z.array(z.number().int().min(0).max(1023)).min(1).max(1024),
     availableKHz: z.array(z.number().int().min(1).max(100_000_000)).min(1).max(64),
   })
@@ -199,7 +203,7 @@ const hardware = z
     cpufreq: z.array(policy).min(1).max(64).default([
       { policy: "policy0", cpus: [0, 1, 2, 3], availableKHz: [600000, 1000000, 1400000, 1800000] },
     ]),
-    edacControllers: z.array(name).max(16).default(["mc0"]),
+    edacControllers: z.array(kernelName("mc")).max(16).default(["mc0"]),
     memoryBytes: bytes.default(8 * 1024 ** 3),
     /** Hardware ECC on DRAM: upsets are counted by EDAC and corrected (single-bit) instead of reaching buffers. */
     ecc: z.boolean().default(false),
@@ -217,8 +221,8 @@ const hardware = z
 
 const faultBase = { at: duration("at", 0, 366 * 86400) };
 const fault = z.discriminatedUnion("kind", [
-  z.object({ ...faultBase, kind: z.literal("bit-flip"), service: name, region: name, bits: z.number().int().min(1).max(64).default(1) }).strict(),
-  z.object({ ...faultBase, kind: z.literal("multi-bit-flip"), service: name, region: name, adjacent: z.number().int().min(2).max(8).default(2) }).strict(),
+  z.object({ ...faultBase, kind: z.literal("bit-flip"), service: name, region: regionName, bits: z.number().int().min(1).max(64).default(1) }).strict(),
+  z.object({ ...faultBase, kind: z.literal("multi-bit-flip"), service: name, region: regionName, adjacent: z.number().int().min(2).max(8).default(2) }).strict(),
   z.object({ ...faultBase, kind: z.literal("replica-output"), service: name, replica: z.number().int().min(0).max(15), bits: z.number().int().min(1).max(64).default(1) }).strict(),
   z
     .object({ ...faultBase, kind: z.literal("sensor-stuck"), sensor: name, value: num(-1e6, 1e6).optional(), duration: duration("duration", 1, 366 * 86400) })

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
+import { hostname } from "node:os";
 import { umbra, type MessageOf } from "@umbra/proto";
 import { parseScenario } from "../../src/scenario/load.js";
 import { HilRun } from "../../src/engine/run.js";
@@ -71,10 +72,13 @@ describe("HIL run", () => {
         { at: "5m", kind: "hang", service: "victim", duration: "10m" },
         { at: "20m", kind: "kill", service: "victim" },
         { at: "21m", kind: "kill", service: "ghost" },
+        { at: "22m", kind: "kill", service: "remote" },
       ],
     });
     const run = new HilRun({ scenario: s });
-    run.bus.publish(umbra.core.v1.Heartbeat, { service: "victim", pid: victim.pid!, node: "elsewhere", state: umbra.core.v1.ServiceState.SERVICE_STATE_RUNNING });
+    run.bus.publish(umbra.core.v1.Heartbeat, { service: "victim", pid: victim.pid!, node: "elsewhere", host: hostname(), state: umbra.core.v1.ServiceState.SERVICE_STATE_RUNNING });
+    // The same pid reported from another machine (a board over TCP) must never be signalled here.
+    run.bus.publish(umbra.core.v1.Heartbeat, { service: "remote", pid: victim.pid!, node: "board", host: "flight-board-1" });
     const states: string[] = [];
     run.bus.subscribe(umbra.platform.v1.HardwareState, () => {
       if (victim.exitCode === null && victim.signalCode === null) states.push(readFileSync(`/proc/${victim.pid}/stat`, "utf8").split(" ")[2]!);
@@ -88,6 +92,7 @@ describe("HIL run", () => {
       ["hang", "applied"],
       ["kill", "applied"],
       ["kill", "not delivered: no heartbeat with a pid from this service"],
+      ["kill", `not delivered: the service runs on host flight-board-1, not on this bench (${hostname()})`],
     ]);
   });
 
@@ -109,7 +114,7 @@ describe("HIL run", () => {
     ).rejects.toThrow(/not armed/);
     await expect(
       run.bus.request(umbra.platform.v1.WatchdogAction, { action: umbra.platform.v1.WatchdogActionKind.WATCHDOG_ACTION_ARM, timeoutS: 0 }, umbra.platform.v1.WatchdogState, { target: "hil" }),
-    ).rejects.toThrow(/not in 1..3600/);
+    ).rejects.toThrow(/not in 1..86400/);
     const armed = await run.bus.request(umbra.platform.v1.WatchdogAction, { action: umbra.platform.v1.WatchdogActionKind.WATCHDOG_ACTION_ARM, timeoutS: 60 }, umbra.platform.v1.WatchdogState, {
       target: "hil",
     });
@@ -246,5 +251,26 @@ describe("replaying a run's faults", () => {
     );
     expect(() => parseReplayLog({ ...ok, faults: [{ elapsedS: 5, action: { kind: "format-disk" } }] }, "r.json")).toThrow(/faults\[0\]\.action\.kind/);
     await expect(loadReplayLog("/nonexistent/r.json")).rejects.toThrow(/r\.json: cannot read: ENOENT/);
+  });
+});
+
+describe("a run always ends cleanly", () => {
+  it("finishes even when a fault request in the last step is never answered, and resumes a hang that outlasts the run", async () => {
+    const victim = spawn(process.execPath, ["-e", "setInterval(() => {}, 1000)"], { stdio: "ignore" });
+    children.push(victim);
+    const s = scenario({
+      duration: "10m",
+      faults: [
+        { at: "10m", kind: "replica-output", service: "silent", replica: 0 },
+        { at: "9m", kind: "hang", service: "victim", duration: "1h" },
+      ],
+    });
+    const run = new HilRun({ scenario: s });
+    run.bus.publish(umbra.core.v1.Heartbeat, { service: "victim", pid: victim.pid!, host: hostname() });
+    // Something answers nothing: a server on the target that stays silent.
+    run.bus.serve(umbra.hil.v1.CorruptReplicaOutput, umbra.hil.v1.FaultAck, () => undefined, { target: "silent" });
+    const r = await run.run();
+    expect(r.faults.find((f) => f.kind === "replica-output")!.outcome).toMatch(/^not delivered: .*got no reply/);
+    expect(readFileSync(`/proc/${victim.pid}/stat`, "utf8").split(" ")[2]).not.toBe("T");
   });
 });

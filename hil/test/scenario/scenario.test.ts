@@ -76,3 +76,22 @@ describe("scenario files", () => {
     expect(parseBytes("lots")).toBeUndefined();
   });
 });
+
+describe("orbit and hardware names checked at load", () => {
+  it("rejects a TLE that fails its checksum and an altitude with no sun-synchronous orbit, naming the orbit", () => {
+    const iss1 = "1 25544U 98067A   19156.50900463  .00003075  00000-0  59442-4 0  9992";
+    const iss2 = "2 25544  51.6433  59.2583 0008217  16.4489 347.6017 15.51174618173442";
+    expect(parseScenarioText(`${minimal}orbit:\n  kind: tle\n  line1: "${iss1}"\n  line2: "${iss2}"\n`).orbit.kind).toBe("tle");
+    const bad = iss1.slice(0, 68) + ((Number(iss1[68]) + 1) % 10);
+    expect(problems(`${minimal}orbit:\n  kind: tle\n  line1: "${bad}"\n  line2: "${iss2}"\n`)).toMatch(/^bad\.yaml: orbit: .*checksum/i);
+    expect(problems(`${minimal}orbit:\n  kind: circular\n  altitudeKm: 30000\n`)).toMatch(/^bad\.yaml: orbit: /);
+  });
+
+  it("insists on kernel-style hardware names and platform-style region names", () => {
+    expect(problems(minimal + "hardware:\n  thermalZones:\n    - { zone: cpu, type: t, node: die }\n")).toMatch(/hardware\.thermalZones\[0\]\.zone: expected thermal_zoneN/);
+    expect(problems(minimal + "hardware:\n  edacControllers: [edac0]\n")).toMatch(/hardware\.edacControllers\[0\]: expected mcN/);
+    expect(problems(minimal + "hardware:\n  memoryBytes: 1PiB\n")).toMatch(/hardware\.memoryBytes: expected a size/);
+    const ok = parseScenarioText(minimal.replace("1h", "2h") + "faults:\n  - { at: 1h, kind: bit-flip, service: s, region: model/weights }\n");
+    expect(ok.faults[0]).toMatchObject({ region: "model/weights" });
+  });
+});

@@ -1,6 +1,7 @@
 // The base every Umbra service extends: lifecycle, heartbeat, commands,
 // telemetry, events and parameters, all wired to the bus from the service's
 // one declaration.
+import { hostname } from "node:os";
 import { umbra, type MessageOf } from "@umbra/proto";
 import type { Logger } from "pino";
 import type { Bus, Subscription } from "../bus/bus.js";
@@ -19,6 +20,8 @@ import {
 import { ParameterStore } from "./parameters.js";
 
 const { ServiceState, CommandStatus } = umbra.core.v1;
+/** Read once: heartbeats say where their pid lives. */
+const HOST = hostname();
 export type ServiceState = umbra.core.v1.ServiceState;
 export type CommandResult = MessageOf<typeof umbra.core.v1.CommandResult>;
 
@@ -253,6 +256,7 @@ export abstract class Service<S extends ServiceSpec> {
         uptimeMs: BigInt(Math.max(0, Math.floor(this.clock.monotonicMs() - this.startedAtMs))),
         pid: process.pid,
         node: this.bus.node,
+        host: HOST,
       },
       { priority: Priority.PRIORITY_SAFETY },
     );
