@@ -11,7 +11,8 @@ export const counterSpec = defineService({
   commands: {
     add: command(umbra.examples.v1.CounterAdd, {
       description: "Add an amount (-1000..1000, not 0) to the counter",
-      check: ({ amount }) => (amount === 0n || amount < -1000n || amount > 1000n ? `amount ${amount} is not in -1000..1000 or is 0` : undefined),
+      // Declared, so the TTC refuses an out-of-range amount before it reaches us.
+      arguments: { amount: { min: -1000, max: 1000, nonZero: true } },
     }),
     reset: command(umbra.examples.v1.CounterReset, {
       description: "Set the counter back to zero",

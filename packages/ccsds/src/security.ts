@@ -208,7 +208,12 @@ export function parseKeyFile(text: string, path: string): KeyStore {
     }
     return { spi, algorithm, state: state as KeyState, key: Buffer.from(key, 'hex') };
   });
-  return new KeyStore(entries);
+  try {
+    return new KeyStore(entries);
+  } finally {
+    // The store holds its own KeyObjects; do not leave copies lying in the heap.
+    for (const e of entries) e.key.fill(0);
+  }
 }
 
 /**

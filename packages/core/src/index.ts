@@ -35,11 +35,13 @@ export { parseEndpoint, formatEndpoint, type Endpoint } from "./transport/endpoi
 export {
   defineService,
   command,
+  checkArgumentRules,
   checkParameterValue,
   declarationMessage,
   fromValueMessage,
   toValueMessage,
   DeclarationError,
+  type ArgumentRuleSpec,
   type CommandSpec,
   type EventSpec,
   type LimitSpec,

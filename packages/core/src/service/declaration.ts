@@ -12,12 +12,24 @@ export type ParameterValue = boolean | number | string;
 /** A value of the declared type: what telemetry samples and parameters hold. */
 export type ValueOf<T extends ValueTypeName> = T extends "bool" ? boolean : T extends "string" ? string : number;
 
+/** Limits on one top-level argument field, published in the declaration so the TTC checks them before dispatch. */
+export interface ArgumentRuleSpec {
+  min?: number;
+  max?: number;
+  /** String fields: the only values accepted. */
+  allowed?: readonly string[];
+  /** Numeric fields: refuse 0. */
+  nonZero?: boolean;
+}
+
 export interface CommandSpec<C extends GeneratedMessageClass = GeneratedMessageClass> {
   /** The argument message; its full name is the command's bus topic. */
   type: C;
   description: string;
   /** Critical commands must be armed before they execute (enforced by TTC). */
   critical?: boolean;
+  /** Declared limits per argument field, checked by the TTC and again by the service. */
+  arguments?: { [K in keyof MessageOf<C> & string]?: ArgumentRuleSpec };
   /** Argument check run before the handler; returns the reason if invalid. */
   check?(args: MessageOf<C>): string | undefined;
 }
@@ -95,6 +107,9 @@ export function defineService<const S extends ServiceSpec>(spec: S): S {
     if (!IDENTIFIER.test(cmd)) fail(`commands.${cmd}`, "name must be a lowerCamel identifier");
     const typeName = typeNameOf(c.type);
     if (commandTypes.has(typeName)) fail(`commands.${cmd}`, `argument type ${typeName} is already used by another command`);
+    for (const [field, r] of Object.entries((c.arguments ?? {}) as Record<string, ArgumentRuleSpec>)) {
+      if (r.min !== undefined && r.max !== undefined && r.min > r.max) fail(`commands.${cmd}.arguments.${field}`, "min is above max");
+    }
     commandTypes.add(typeName);
   }
   for (const [t, spec_] of Object.entries(spec.telemetry)) {
@@ -118,6 +133,28 @@ export function defineService<const S extends ServiceSpec>(spec: S): S {
     if (problem) fail(`parameters.${p}.default`, problem);
   }
   return spec;
+}
+
+/**
+ * Why a decoded argument message breaks its declared rules, or undefined.
+ * Shared by the service base and the TTC, so both check the same thing.
+ */
+export function checkArgumentRules(rules: Iterable<readonly [string, ArgumentRuleSpec]>, args: Record<string, unknown>): string | undefined {
+  for (const [field, rule] of rules) {
+    const value = args[field];
+    if (typeof value === "number" || typeof value === "bigint") {
+      const n = typeof value === "bigint" ? value : value;
+      const below = rule.min !== undefined && (typeof n === "bigint" ? n < BigInt(Math.ceil(rule.min)) : n < rule.min);
+      const above = rule.max !== undefined && (typeof n === "bigint" ? n > BigInt(Math.floor(rule.max)) : n > rule.max);
+      if (below) return `${field}: ${value} is below the minimum ${rule.min}`;
+      if (above) return `${field}: ${value} is above the maximum ${rule.max}`;
+      if (rule.nonZero && (value === 0 || value === 0n)) return `${field}: must not be 0`;
+      if (typeof value === "number" && !Number.isFinite(value) && (rule.min !== undefined || rule.max !== undefined)) return `${field}: ${value} is not a finite number`;
+    } else if (typeof value === "string") {
+      if (rule.allowed && !rule.allowed.includes(value)) return `${field}: ${JSON.stringify(value.slice(0, 40))} is not one of ${rule.allowed.join(", ")}`;
+    }
+  }
+  return undefined;
 }
 
 /** Why a value is not acceptable for a parameter, or undefined if it is. */
@@ -221,6 +258,15 @@ export function declarationMessage(spec: ServiceSpec): Init<umbra.core.v1.Servic
       argumentType: typeNameOf(c.type),
       critical: c.critical ?? false,
       description: c.description,
+      arguments: Object.entries((c.arguments ?? {}) as Record<string, ArgumentRuleSpec>).map(([field, r]) => ({
+        field,
+        hasMin: r.min !== undefined,
+        min: r.min ?? 0,
+        hasMax: r.max !== undefined,
+        max: r.max ?? 0,
+        allowed: [...(r.allowed ?? [])],
+        nonZero: r.nonZero ?? false,
+      })),
     })),
     telemetry: Object.entries(spec.telemetry).map(([name, t]) => ({
       name,

@@ -10,6 +10,8 @@ import { silentLogger } from "../log/logger.js";
 import type { Clock, TimerHandle } from "../time/clock.js";
 import {
   SEVERITIES,
+  checkArgumentRules,
+  type ArgumentRuleSpec,
   declarationMessage,
   fromValueMessage,
   toValueMessage,
@@ -272,7 +274,14 @@ export abstract class Service<S extends ServiceSpec> {
         this.bus.serve(
           spec.type,
           umbra.core.v1.CommandResult,
-          async (args) => this.runCommand(name, spec.check as ((a: unknown) => string | undefined) | undefined, handler, args),
+          async (args) =>
+            this.runCommand(
+              name,
+              spec.arguments ? (Object.entries(spec.arguments) as [string, ArgumentRuleSpec][]) : undefined,
+              spec.check?.bind(spec) as ((a: unknown) => string | undefined) | undefined,
+              handler,
+              args,
+            ),
           { target },
         ),
       );
@@ -301,6 +310,7 @@ export abstract class Service<S extends ServiceSpec> {
 
   private async runCommand(
     name: string,
+    rules: [string, ArgumentRuleSpec][] | undefined,
     check: ((args: unknown) => string | undefined) | undefined,
     handler: (args: unknown) => string | void | Promise<string | void>,
     args: unknown,
@@ -309,9 +319,9 @@ export abstract class Service<S extends ServiceSpec> {
     if (this.currentState !== ServiceState.SERVICE_STATE_RUNNING) {
       return result(CommandStatus.COMMAND_STATUS_REJECTED_PRECONDITION, `service is ${this.stateName}`);
     }
-    let problem: string | undefined;
+    let problem: string | undefined = rules ? checkArgumentRules(rules, args as Record<string, unknown>) : undefined;
     try {
-      problem = check?.(args);
+      problem ??= check?.(args);
     } catch (err) {
       problem = `argument check failed: ${err instanceof Error ? err.message : String(err)}`;
     }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { umbra } from "@umbra/proto";
-import { command, checkParameterValue, declarationMessage, defineService, fromValueMessage, toValueMessage, DeclarationError } from "../../src/service/declaration.js";
+import { command, checkArgumentRules, checkParameterValue, declarationMessage, defineService, fromValueMessage, toValueMessage, DeclarationError } from "../../src/service/declaration.js";
 import { ParameterStore } from "../../src/service/parameters.js";
 
 const minimal = { name: "svc", apid: 100, description: "d", commands: {}, telemetry: {}, events: {}, parameters: {} };
@@ -45,10 +45,36 @@ describe("service declarations", () => {
     });
     const bytes = umbra.core.v1.ServiceDeclaration.encode(umbra.core.v1.ServiceDeclaration.fromObject(declarationMessage(spec))).finish();
     const back = umbra.core.v1.ServiceDeclaration.toObject(umbra.core.v1.ServiceDeclaration.decode(bytes), { defaults: true });
-    expect(back["commands"]).toEqual([{ name: "add", argumentType: "umbra.examples.v1.CounterAdd", critical: true, description: "adds" }]);
+    expect(back["commands"]).toEqual([{ name: "add", argumentType: "umbra.examples.v1.CounterAdd", critical: true, description: "adds", arguments: [] }]);
     expect(back["telemetry"][0]).toMatchObject({ name: "temp", unit: "degC", critical: { hasLow: false, hasHigh: true, high: 90 } });
     expect(back["events"][0]).toMatchObject({ id: 3, name: "hot", severity: umbra.core.v1.Severity.SEVERITY_HIGH });
     expect(back["parameters"][0]).toMatchObject({ name: "gain", hasMin: true, min: 0, hasMax: true, max: 1, defaultValue: { floatValue: 0.5 } });
+  });
+});
+
+describe("argument rules", () => {
+  const rules = [
+    ["amount", { min: -10, max: 10, nonZero: true }],
+    ["mode", { allowed: ["a", "b"] }],
+  ] as const;
+  it("checks numbers (number or bigint), zero and allowed strings, naming the field", () => {
+    expect(checkArgumentRules(rules, { amount: 5n, mode: "a" })).toBeUndefined();
+    expect(checkArgumentRules(rules, { amount: 11n })).toBe("amount: 11 is above the maximum 10");
+    expect(checkArgumentRules(rules, { amount: -11 })).toBe("amount: -11 is below the minimum -10");
+    expect(checkArgumentRules(rules, { amount: 0n })).toBe("amount: must not be 0");
+    expect(checkArgumentRules(rules, { amount: 1, mode: "c" })).toBe('mode: "c" is not one of a, b');
+    expect(checkArgumentRules(rules, { amount: 2n ** 70n })).toBe(`amount: ${2n ** 70n} is above the maximum 10`);
+  });
+
+  it("are published in the declaration and refuse min above max", () => {
+    const spec = defineService({
+      ...minimal,
+      commands: { add: command(umbra.examples.v1.CounterAdd, { description: "", arguments: { amount: { min: 1, max: 5 } } }) },
+    });
+    expect(declarationMessage(spec).commands?.[0]?.arguments).toEqual([{ field: "amount", hasMin: true, min: 1, hasMax: true, max: 5, allowed: [], nonZero: false }]);
+    expect(() => defineService({ ...minimal, commands: { add: command(umbra.examples.v1.CounterAdd, { description: "", arguments: { amount: { min: 5, max: 1 } } }) } })).toThrow(
+      /commands.add.arguments.amount: min is above max/,
+    );
   });
 });
 
