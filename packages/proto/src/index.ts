@@ -14,5 +14,5 @@ export {
   type PlainField,
   type PlainValue,
 } from "./codec.js";
-export { codecByName, codecFor, isKnownMessageType, messageTypeNames } from "./registry.js";
+export { codecByName, codecFor, isKnownMessageType, messageClassByName, messageTypeNames } from "./registry.js";
 export { validateMessage } from "./validate.js";

@@ -46,6 +46,11 @@ export function codecFor<C extends GeneratedMessageClass>(cls: C): MessageCodec<
   return codec as MessageCodec<C extends GeneratedMessageClass<infer M> ? M : never>;
 }
 
+/** The generated class of a message type by its full name, or undefined if unknown. */
+export function messageClassByName(typeName: string): GeneratedMessageClass | undefined {
+  return classes.get(typeName);
+}
+
 /** The codec for a message type by its full name, or undefined if unknown. */
 export function codecByName(typeName: string): MessageCodec<unknown> | undefined {
   const cls = classes.get(typeName);

@@ -306,6 +306,16 @@ export abstract class Service<S extends ServiceSpec> {
       req.service === "" || req.service === this.name ? declarationMessage(this.spec) : undefined;
     // Targeted serves also get untargeted requests, so one serve answers both.
     this.keep(this.bus.serve(umbra.core.v1.DescribeRequest, umbra.core.v1.ServiceDeclaration, describe, { target }));
+    // A DescribeRequest *published* (not requested) asks every service at once:
+    // each answers by publishing its declaration, so a TTC that starts late
+    // still learns the whole dictionary.
+    this.keep(
+      this.bus.subscribe(umbra.core.v1.DescribeRequest, (req) => {
+        if (req.service === "" || req.service === this.name) {
+          this.bus.publish(umbra.core.v1.ServiceDeclaration, declarationMessage(this.spec), { priority: Priority.PRIORITY_COMMAND });
+        }
+      }),
+    );
   }
 
   private async runCommand(

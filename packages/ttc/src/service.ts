@@ -1,0 +1,712 @@
+// The TTC service, commanding half: every telecommand that reaches the
+// payload comes through here. It authenticates the packet, decodes PUS-C,
+// refuses duplicates, routes by APID and service/subtype to the service that
+// declared the command, checks the arguments against the declaration, enforces
+// arm-then-fire for critical commands, runs the time-tagged schedule, and
+// reports every stage per PUS ST[01], so the operator always learns how a
+// command ended. Every command and stage is in the command history on disk.
+import {
+  Ack,
+  AntiReplay,
+  authenticateTc,
+  cucToTaiNs,
+  decodePrimaryHeader,
+  decodeTc,
+  encodeTm,
+  taiNsToCuc,
+  SequenceCounters,
+  MAC_OCTETS,
+  PEC_OCTETS,
+  PRIMARY_HEADER_OCTETS,
+  SECURITY_HEADER_OCTETS,
+  writePec,
+  type CucFormat,
+  type KeyStore,
+  type SecureTc,
+  type Tc,
+} from "@umbra/ccsds";
+import {
+  CommandRejected,
+  Priority,
+  Service,
+  checkArgumentRules,
+  command,
+  defineService,
+  sendCommand,
+  BusTimeoutError,
+  BusRemoteError,
+  type CommandHandlers,
+  type CommandResult,
+  type ServiceContext,
+} from "@umbra/core";
+import { codecByName, messageClassByName, umbra, type MessageOf } from "@umbra/proto";
+import {
+  decodeFunctionCall,
+  decodeInsertActivities,
+  decodeParameterNames,
+  decodeParameterValues,
+  decodeRequestIds,
+  decodeTimeShift,
+  encodeParameterValues,
+  encodeVerification,
+  type ParamValue,
+} from "./app-data.js";
+import { ArmTable } from "./critical.js";
+import { MissionDictionary, type CommandEntry } from "./dictionary.js";
+import type { CommandHistory } from "./store/command-history.js";
+import { DuplicateRequestError } from "./store/errors.js";
+import type { ScheduleStore } from "./store/schedule-store.js";
+
+const { FailureCode, VerificationStage } = umbra.ttc.v1;
+const { CommandStatus } = umbra.core.v1;
+type FailureCode = umbra.ttc.v1.FailureCode;
+type VerificationStage = umbra.ttc.v1.VerificationStage;
+
+export const TTC_APID = 0x010;
+
+export const ttcSpec = defineService({
+  name: "ttc",
+  apid: TTC_APID,
+  description: "Telecommand path: authentication, dispatch, verification, critical commands, time-tagged schedule, command history",
+  commands: {
+    arm: command(umbra.ttc.v1.ArmCommand, {
+      description: "Arm a critical command for one execution within the arm window",
+      arguments: { apid: { min: 0, max: 2046 } },
+    }),
+    rotateKey: command(umbra.ttc.v1.RotateKey, {
+      description: "Activate a standby key and revoke the old one (SPIs 1..65534)",
+      critical: true,
+      arguments: { oldSpi: { min: 1, max: 65534 }, newSpi: { min: 1, max: 65534 } },
+    }),
+  },
+  telemetry: {
+    received: { type: "int", description: "Telecommands received" },
+    accepted: { type: "int", description: "Telecommands accepted" },
+    rejected: { type: "int", description: "Telecommands rejected at acceptance" },
+    authFailures: { type: "int", description: "Telecommands rejected by authentication", warning: { high: 0.5 } },
+    completedOk: { type: "int", description: "Commands completed successfully" },
+    completedFailed: { type: "int", description: "Commands that failed after acceptance" },
+    scheduled: { type: "int", description: "Activities waiting in the time-tagged schedule" },
+  },
+  events: {
+    securityRejected: { id: 1, severity: "high", description: "A telecommand failed authentication; it was not executed" },
+    criticalArmed: { id: 2, severity: "info", description: "A critical command was armed" },
+    criticalFired: { id: 3, severity: "medium", description: "A critical command was executed" },
+    scheduleMissed: { id: 4, severity: "medium", description: "A time-tagged command was rejected: its time passed while the payload was down" },
+    apidConflict: { id: 5, severity: "low", description: "Two services declared the same APID; the first keeps it" },
+    interrupted: { id: 6, severity: "medium", description: "Commands in flight at the last reset were reported as failed" },
+  },
+  parameters: {
+    armWindowMs: { type: "int", default: 30_000, min: 1_000, max: 600_000, unit: "ms", description: "How long an arm stays valid" },
+    commandTimeoutMs: { type: "int", default: 10_000, min: 100, max: 600_000, unit: "ms", description: "Time a service has to complete a command" },
+    lateToleranceMs: { type: "int", default: 60_000, min: 0, max: 86_400_000, unit: "ms", description: "A time-tagged command missed while down runs late if within this; otherwise it is rejected" },
+    scheduleCheckMs: { type: "int", default: 1_000, min: 100, max: 60_000, unit: "ms", description: "How often the schedule is checked for due activities" },
+  },
+});
+
+export interface TtcOptions {
+  keys: KeyStore;
+  history: CommandHistory;
+  schedule: ScheduleStore;
+  /** Anti-replay window per SPI (default 64). */
+  replayWindow?: number;
+  /** CUC format of TM time and ST[11] release times (default 4+2 octets). */
+  timeFormat?: CucFormat;
+}
+
+/** One command on its way through the stages. */
+interface InFlight {
+  id: number;
+  tc: Tc;
+  header: Uint8Array;
+  /** APID the reports come from: the TC's, or the TTC's own when the TC's is unknown. */
+  reportApid: number;
+  service: string;
+  command: string;
+}
+
+const STAGE_SUBTYPES: Record<number, [number, number]> = {
+  [VerificationStage.VERIFICATION_STAGE_ACCEPTANCE]: [1, 2],
+  [VerificationStage.VERIFICATION_STAGE_START]: [3, 4],
+  [VerificationStage.VERIFICATION_STAGE_PROGRESS]: [5, 6],
+  [VerificationStage.VERIFICATION_STAGE_COMPLETION]: [7, 8],
+};
+const STAGE_NAMES: Record<number, "acceptance" | "start" | "progress" | "completion"> = {
+  [VerificationStage.VERIFICATION_STAGE_ACCEPTANCE]: "acceptance",
+  [VerificationStage.VERIFICATION_STAGE_START]: "start",
+  [VerificationStage.VERIFICATION_STAGE_PROGRESS]: "progress",
+  [VerificationStage.VERIFICATION_STAGE_COMPLETION]: "completion",
+};
+const STAGE_ACK: Record<number, number> = {
+  [VerificationStage.VERIFICATION_STAGE_ACCEPTANCE]: Ack.ACCEPTANCE,
+  [VerificationStage.VERIFICATION_STAGE_START]: Ack.START,
+  [VerificationStage.VERIFICATION_STAGE_PROGRESS]: Ack.PROGRESS,
+  [VerificationStage.VERIFICATION_STAGE_COMPLETION]: Ack.COMPLETION,
+};
+
+/** A failure at some stage: the code that goes in the report and why. */
+class Failure extends Error {
+  constructor(
+    readonly code: FailureCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export class TtcService extends Service<typeof ttcSpec> {
+  readonly dictionary = new MissionDictionary();
+  private readonly keys: KeyStore;
+  private readonly antiReplay: AntiReplay;
+  private readonly history: CommandHistory;
+  private readonly schedule: ScheduleStore;
+  private readonly timeFormat: CucFormat | undefined;
+  private readonly tmSequence = new SequenceCounters();
+  private readonly typeCounters = new Map<string, number>();
+  private arms: ArmTable;
+  private readonly counts = { received: 0, accepted: 0, rejected: 0, authFailures: 0, completedOk: 0, completedFailed: 0 };
+  private readonly inFlight = new Set<Promise<void>>();
+
+  constructor(context: ServiceContext, options: TtcOptions) {
+    super(ttcSpec, context);
+    this.keys = options.keys;
+    this.antiReplay = new AntiReplay(options.replayWindow === undefined ? {} : { windowSize: options.replayWindow });
+    this.history = options.history;
+    this.schedule = options.schedule;
+    this.timeFormat = options.timeFormat;
+    this.arms = new ArmTable(this.parameters.get("armWindowMs"));
+  }
+
+  protected override onStart(): void {
+    this.keep(this.bus.subscribe(umbra.core.v1.ServiceDeclaration, (d) => this.learn(d)));
+    this.keep(this.bus.subscribe(umbra.ttc.v1.TcUplink, (u) => this.uplinkGuarded(u.packet, u.link || "unknown")));
+    // Services that started before us publish their declarations again on this.
+    this.bus.publish(umbra.core.v1.DescribeRequest, { service: "" }, { priority: Priority.PRIORITY_COMMAND });
+    // Recover once the declarations asked for above have had a tick to arrive, so
+    // late activities find their services; nothing is released before that.
+    this.reportInterrupted();
+    this.after(this.parameters.get("scheduleCheckMs"), () => this.recoverSchedule());
+    this.every(this.parameters.get("scheduleCheckMs"), () => this.releaseDue());
+    this.every(10_000, () => this.report());
+  }
+
+  protected override onParametersChanged(changed: string[]): void {
+    if (changed.includes("armWindowMs")) this.arms = new ArmTable(this.parameters.get("armWindowMs"));
+  }
+
+  protected override async onStop(): Promise<void> {
+    await Promise.allSettled([...this.inFlight]);
+  }
+
+  protected commands(): CommandHandlers<typeof ttcSpec> {
+    return {
+      arm: ({ apid, function: fn }) => {
+        const entry = this.dictionary.service(apid)?.commands.get(fn);
+        if (!entry) throw new CommandRejected("argument", `no command ${fn} at APID ${apid}`);
+        if (!entry.critical) throw new CommandRejected("argument", `${entry.service}.${fn} is not critical; it needs no arm`);
+        const expiry = this.arms.arm(apid, fn, this.clock.monotonicMs());
+        const seconds = Math.round((expiry - this.clock.monotonicMs()) / 1000);
+        this.event("criticalArmed", `${entry.service}.${fn} armed for ${seconds} s`, { service: entry.service, command: fn });
+        return `${entry.service}.${fn} armed for ${seconds} s`;
+      },
+      rotateKey: ({ oldSpi, newSpi }) => {
+        try {
+          this.keys.rotate(oldSpi, newSpi);
+        } catch (err) {
+          throw new CommandRejected("precondition", (err as Error).message);
+        }
+        return `SPI ${newSpi} active, SPI ${oldSpi} revoked`;
+      },
+    };
+  }
+
+  /** Waits for every command in flight (tests, shutdown). */
+  async drain(): Promise<void> {
+    while (this.inFlight.size) await Promise.allSettled([...this.inFlight]);
+  }
+
+  // ---- dictionary -----------------------------------------------------------
+
+  private learn(d: MessageOf<typeof umbra.core.v1.ServiceDeclaration>): void {
+    const r = this.dictionary.update(d);
+    if (!r.ok) this.event("apidConflict", `${d.name}: ${r.reason}`, { service: d.name, apid: String(d.apid) });
+  }
+
+  // ---- uplink -----------------------------------------------------------------
+
+  // Nothing a ground link sends may take the TTC down or go unreported.
+  private uplinkGuarded(packet: Uint8Array, link: string): void {
+    try {
+      this.uplink(packet, link);
+    } catch (err) {
+      this.log.error({ err, link }, "telecommand handling failed");
+      const f: InFlight = {
+        id: 0,
+        tc: { apid: TTC_APID, sequenceCount: 0, ack: Ack.ALL, service: 0, subtype: 0, sourceId: 0, appData: new Uint8Array(0) },
+        header: packet.length >= 4 ? packet.subarray(0, 4) : new Uint8Array(4),
+        reportApid: TTC_APID,
+        service: "",
+        command: "",
+      };
+      this.verify(f, VerificationStage.VERIFICATION_STAGE_ACCEPTANCE, new Failure(FailureCode.FAILURE_EXECUTION, `internal error: ${(err as Error).message}`));
+    }
+  }
+
+  /** Handles one packet from a ground link (or released from the schedule, already authenticated). */
+  uplink(packet: Uint8Array, link: string, trusted?: SecureTc): void {
+    const now = this.clock.nowTaiNs();
+    this.counts.received++;
+    const header = packet.subarray(0, 4);
+    let tc: SecureTc;
+    if (trusted) {
+      tc = trusted;
+    } else {
+      const primary = decodePrimaryHeader(packet);
+      const auth = authenticateTc(packet, this.keys, this.antiReplay);
+      if (!auth.ok) {
+        const e = auth.error;
+        const code =
+          e.reason === "bad-crc"
+            ? FailureCode.FAILURE_BAD_CRC
+            : e.reason === "truncated" || e.reason === "malformed"
+              ? FailureCode.FAILURE_BAD_LENGTH
+              : FailureCode.FAILURE_AUTHENTICATION;
+        const apid = primary.ok ? primary.value.apid : TTC_APID;
+        const detail = `${e.field}: ${e.reason}${e.detail ? ` (${e.detail})` : ""}`;
+        if (code === FailureCode.FAILURE_AUTHENTICATION) {
+          this.counts.authFailures++;
+          const spi = packet.length >= 8 ? (packet[6]! << 8) | packet[7]! : 0;
+          this.bus.publish(umbra.ttc.v1.SecurityEvent, { missionTimeNs: now, link, spi, reason: e.reason, apid }, { priority: Priority.PRIORITY_SAFETY });
+          this.event("securityRejected", `telecommand on ${link} rejected: ${detail}`, { link, reason: e.reason, spi: String(spi) });
+        }
+        this.counts.rejected++;
+        // A packet that cannot be parsed has no trustworthy identity: report, and record it if the header reads.
+        let id = 0;
+        if (primary.ok && primary.value.type === 1) {
+          // Its identity cannot be trusted, so it must not block the real command that carries it.
+          id = this.history.received(
+            {
+              receivedNs: now,
+              link,
+              apid: primary.value.apid,
+              sequenceCount: primary.value.sequenceCount,
+              sourceId: 0,
+              service: 0,
+              subtype: 0,
+              spi: null,
+              packet: packet.subarray(0, Math.min(packet.length, 65542)),
+            },
+            { deduplicate: false },
+          );
+        }
+        const flight: InFlight = {
+          id,
+          tc: { apid, sequenceCount: primary.ok ? primary.value.sequenceCount : 0, ack: Ack.ALL, service: 0, subtype: 0, sourceId: 0, appData: new Uint8Array(0) },
+          header: packet.length >= 4 ? header : new Uint8Array(4),
+          reportApid: apid <= 2046 ? apid : TTC_APID,
+          service: "",
+          command: "",
+        };
+        this.verify(flight, VerificationStage.VERIFICATION_STAGE_ACCEPTANCE, new Failure(code, detail));
+        return;
+      }
+      tc = auth.tc;
+    }
+    this.accept(tc, header, link, packet, now);
+  }
+
+  private accept(tc: SecureTc, header: Uint8Array, link: string, packet: Uint8Array, now: bigint): void {
+    const record = {
+      receivedNs: now,
+      link,
+      apid: tc.apid,
+      sequenceCount: tc.sequenceCount,
+      sourceId: tc.sourceId,
+      service: tc.service,
+      subtype: tc.subtype,
+      spi: trustedSpi(tc),
+      packet,
+    };
+    let id: number;
+    let duplicate = false;
+    try {
+      // On disk before anything is acknowledged; the store refuses a repeat inside its window.
+      id = this.history.received(record);
+    } catch (err) {
+      if (!(err instanceof DuplicateRequestError)) throw err;
+      duplicate = true;
+      id = this.history.received(record, { deduplicate: false });
+    }
+    const known = tc.apid === TTC_APID || this.dictionary.service(tc.apid) !== undefined;
+    const flight: InFlight = { id, tc, header, reportApid: known ? tc.apid : TTC_APID, service: "", command: "" };
+    try {
+      if (duplicate) throw new Failure(FailureCode.FAILURE_DUPLICATE, `(source ${tc.sourceId}, APID ${tc.apid}, sequence ${tc.sequenceCount}) was already received`);
+      const run = this.route(flight);
+      this.counts.accepted++;
+      this.verify(flight, VerificationStage.VERIFICATION_STAGE_ACCEPTANCE);
+      const done = this.execute(flight, run).finally(() => this.inFlight.delete(done));
+      this.inFlight.add(done);
+    } catch (err) {
+      this.counts.rejected++;
+      this.verify(flight, VerificationStage.VERIFICATION_STAGE_ACCEPTANCE, toFailure(err));
+    }
+  }
+
+  /**
+   * Everything that can be checked before anything runs: the route, the
+   * arguments, the arm. Throws a Failure (acceptance fails); returns the work.
+   */
+  private route(f: InFlight): () => Promise<string> {
+    const { tc } = f;
+    const entry = tc.apid === TTC_APID ? this.dictionary.serviceNamed(this.name) : this.dictionary.service(tc.apid);
+    if (!entry && tc.apid !== TTC_APID) throw new Failure(FailureCode.FAILURE_BAD_APID, `no service has APID ${tc.apid}`);
+    f.service = entry?.name ?? this.name;
+    const key = `${tc.service},${tc.subtype}`;
+    switch (key) {
+      case "17,1":
+        f.command = "are-you-alive";
+        return async () => {
+          if (f.service !== this.name) {
+            await this.bus.request(umbra.core.v1.DescribeRequest, { service: f.service }, umbra.core.v1.ServiceDeclaration, {
+              target: f.service,
+              timeoutMs: this.parameters.get("commandTimeoutMs"),
+            });
+          }
+          this.emitTm(f.reportApid, 17, 2, new Uint8Array(0));
+          return "alive";
+        };
+      case "8,1": {
+        const call = decodeFunctionCall(tc.appData);
+        if (!call.ok) throw new Failure(FailureCode.FAILURE_BAD_ARGUMENT, `${call.field}: ${call.reason}`);
+        const cmd = entry?.commands.get(call.value.name);
+        if (!cmd) throw new Failure(FailureCode.FAILURE_BAD_ARGUMENT, `${f.service} has no function ${call.value.name}`);
+        f.command = cmd.name;
+        const args = this.decodeArguments(cmd, call.value.args);
+        if (cmd.critical) {
+          const fire = this.arms.fire(tc.apid, cmd.name, this.clock.monotonicMs());
+          if (!fire.ok) throw new Failure(FailureCode.FAILURE_PRECONDITION, `${cmd.service}.${cmd.name} is critical and ${fire.reason}`);
+          this.event("criticalFired", `${cmd.service}.${cmd.name} executed`, { service: cmd.service, command: cmd.name });
+        }
+        this.history.resolved(f.id, { targetService: cmd.service, command: cmd.name, argumentsJson: JSON.stringify(args, (_k, v) => (typeof v === "bigint" ? v.toString() : v instanceof Uint8Array ? Buffer.from(v).toString("hex") : v)) });
+        return async () => {
+          const result = await sendCommand(this.bus, cmd.service, messageClassByName(cmd.argumentType)!, args as never, {
+            timeoutMs: this.parameters.get("commandTimeoutMs"),
+          }).catch((err: unknown) => {
+            if (err instanceof BusTimeoutError) throw new Failure(FailureCode.FAILURE_TIMEOUT, `${cmd.service} did not complete ${cmd.name} within ${err.timeoutMs} ms`);
+            if (err instanceof BusRemoteError) throw new Failure(FailureCode.FAILURE_EXECUTION, err.remoteMessage);
+            throw err;
+          });
+          return commandOutcome(result);
+        };
+      }
+      case "20,1": {
+        const names = decodeParameterNames(tc.appData);
+        if (!names.ok) throw new Failure(FailureCode.FAILURE_BAD_ARGUMENT, `${names.field}: ${names.reason}`);
+        f.command = "report-parameters";
+        return async () => {
+          const report = await this.bus.request(umbra.core.v1.GetParameters, { service: f.service, names: names.value }, umbra.core.v1.ParameterReport, {
+            target: f.service,
+            timeoutMs: this.parameters.get("commandTimeoutMs"),
+          });
+          if (!report.ok) throw new Failure(FailureCode.FAILURE_BAD_ARGUMENT, report.error);
+          const values = report.values.map((v) => ({ name: v.name, value: plainValue(v.value) }));
+          this.emitTm(f.reportApid, 20, 2, encodeParameterValues(values));
+          return `${values.length} parameters reported`;
+        };
+      }
+      case "20,3": {
+        const values = decodeParameterValues(tc.appData);
+        if (!values.ok) throw new Failure(FailureCode.FAILURE_BAD_ARGUMENT, `${values.field}: ${values.reason}`);
+        if (values.value.length === 0) throw new Failure(FailureCode.FAILURE_BAD_ARGUMENT, "no parameters to set");
+        f.command = "set-parameters";
+        return async () => {
+          const report = await this.bus.request(
+            umbra.core.v1.SetParameters,
+            { service: f.service, values: values.value.map((v) => ({ name: v.name, value: valueMessage(v.value) })) },
+            umbra.core.v1.ParameterReport,
+            { target: f.service, timeoutMs: this.parameters.get("commandTimeoutMs") },
+          );
+          // All or nothing: the service applied none of them if it said no.
+          if (!report.ok) throw new Failure(FailureCode.FAILURE_BAD_ARGUMENT, report.error);
+          return `${values.value.length} parameters set`;
+        };
+      }
+      default:
+        if (tc.apid === TTC_APID && tc.service === 11) return this.routeSchedule(f);
+        throw new Failure(FailureCode.FAILURE_UNKNOWN_SERVICE, `service ${tc.service} subtype ${tc.subtype} is not supported at APID ${tc.apid}`);
+    }
+  }
+
+  private decodeArguments(cmd: CommandEntry, bytes: Uint8Array): Record<string, unknown> {
+    const codec = codecByName(cmd.argumentType);
+    if (!codec) throw new Failure(FailureCode.FAILURE_BAD_ARGUMENT, `argument type ${cmd.argumentType} is unknown here`);
+    let args: Record<string, unknown>;
+    try {
+      args = codec.decode(bytes) as Record<string, unknown>;
+    } catch (err) {
+      throw new Failure(FailureCode.FAILURE_BAD_ARGUMENT, (err as Error).message);
+    }
+    const problem = checkArgumentRules(cmd.rules, args);
+    if (problem) throw new Failure(FailureCode.FAILURE_BAD_ARGUMENT, problem);
+    return args;
+  }
+
+  private routeSchedule(f: InFlight): () => Promise<string> {
+    const { tc } = f;
+    const notBefore = this.clock.nowTaiNs();
+    switch (tc.subtype) {
+      case 1:
+      case 2:
+        f.command = tc.subtype === 1 ? "enable-release" : "disable-release";
+        return async () => {
+          this.schedule.setEnabled(tc.subtype === 1);
+          return `release ${tc.subtype === 1 ? "enabled" : "disabled"}`;
+        };
+      case 4: {
+        const items = decodeInsertActivities(tc.appData, this.timeFormat);
+        if (!items.ok) throw new Failure(FailureCode.FAILURE_BAD_ARGUMENT, `${items.field}: ${items.reason}`);
+        f.command = "insert-activities";
+        // Each activity is a whole TC: it must authenticate now, when it is uplinked.
+        const checked = items.value.map((it, i) => {
+          const auth = authenticateTc(it.packet, this.keys, this.antiReplay);
+          if (!auth.ok) throw new Failure(FailureCode.FAILURE_AUTHENTICATION, `activities[${i}]: ${auth.error.field}: ${auth.error.reason}`);
+          const releaseNs = cucToTaiNs(it.release, this.timeFormat);
+          if (releaseNs <= notBefore) throw new Failure(FailureCode.FAILURE_BAD_ARGUMENT, `activities[${i}]: release time is in the past`);
+          return { releaseNs, apid: auth.tc.apid, sequenceCount: auth.tc.sequenceCount, sourceId: auth.tc.sourceId, packet: it.packet };
+        });
+        return async () => {
+          try {
+            this.schedule.insert(checked);
+          } catch (err) {
+            throw new Failure(FailureCode.FAILURE_BAD_ARGUMENT, (err as Error).message);
+          }
+          return `${checked.length} activities scheduled`;
+        };
+      }
+      case 5: {
+        const ids = decodeRequestIds(tc.appData);
+        if (!ids.ok) throw new Failure(FailureCode.FAILURE_BAD_ARGUMENT, `${ids.field}: ${ids.reason}`);
+        f.command = "delete-activities";
+        return async () => {
+          let n = 0;
+          for (const id of ids.value) n += this.schedule.delete(id);
+          if (n === 0) throw new Failure(FailureCode.FAILURE_BAD_ARGUMENT, "no such activities");
+          return `${n} activities deleted`;
+        };
+      }
+      case 15: {
+        const shift = decodeTimeShift(tc.appData);
+        if (!shift.ok) throw new Failure(FailureCode.FAILURE_BAD_ARGUMENT, `${shift.field}: ${shift.reason}`);
+        f.command = "time-shift";
+        return async () => {
+          try {
+            this.schedule.timeShift(shift.value * 1_000_000n, { notBeforeNs: this.clock.nowTaiNs() });
+          } catch (err) {
+            throw new Failure(FailureCode.FAILURE_BAD_ARGUMENT, (err as Error).message);
+          }
+          return `schedule shifted by ${shift.value} ms`;
+        };
+      }
+      case 16:
+        f.command = "report-schedule";
+        return async () => {
+          const items = this.schedule.list();
+          const b = Buffer.alloc(2 + items.length * 12);
+          b.writeUInt16BE(Math.min(items.length, 0xffff), 0);
+          items.slice(0, 0xffff).forEach((it, i) => {
+            const cuc = taiNsToCuc(it.releaseNs, this.timeFormat);
+            b.writeUInt32BE(cuc.coarse >>> 0, 2 + i * 12);
+            b.writeUInt16BE(cuc.fine & 0xffff, 6 + i * 12);
+            b.writeUInt16BE(it.sourceId, 8 + i * 12);
+            b.writeUInt16BE(it.apid, 10 + i * 12);
+            b.writeUInt16BE(it.sequenceCount, 12 + i * 12);
+          });
+          this.emitTm(TTC_APID, 11, 10, b);
+          return `${items.length} activities reported`;
+        };
+      default:
+        throw new Failure(FailureCode.FAILURE_UNKNOWN_SERVICE, `service 11 subtype ${tc.subtype} is not supported`);
+    }
+  }
+
+  private async execute(f: InFlight, run: () => Promise<string>): Promise<void> {
+    this.verify(f, VerificationStage.VERIFICATION_STAGE_START);
+    try {
+      const detail = await run();
+      this.counts.completedOk++;
+      this.verify(f, VerificationStage.VERIFICATION_STAGE_COMPLETION, undefined, detail);
+    } catch (err) {
+      this.counts.completedFailed++;
+      let failure = toFailure(err);
+      if (err instanceof BusTimeoutError) failure = new Failure(FailureCode.FAILURE_TIMEOUT, err.message);
+      this.verify(f, VerificationStage.VERIFICATION_STAGE_COMPLETION, failure);
+    }
+  }
+
+  // ---- reports ------------------------------------------------------------------
+
+  private verify(f: InFlight, stage: VerificationStage, failure?: Failure, detail = ""): void {
+    const now = this.clock.nowTaiNs();
+    const success = failure === undefined;
+    const code = failure?.code ?? FailureCode.FAILURE_NONE;
+    const text = failure?.message ?? detail;
+    if (f.id > 0) {
+      try {
+        this.history.stage(f.id, { stage: STAGE_NAMES[stage]!, success, code: success ? null : code, detail: text, atNs: now });
+      } catch (err) {
+        // The report still goes down; the history says why it could not be kept.
+        this.log.error({ err, command: f.id }, "stage not recorded");
+      }
+    }
+    this.bus.publish(
+      umbra.ttc.v1.Verification,
+      {
+        commandId: BigInt(f.id),
+        apid: f.tc.apid,
+        sequenceCount: f.tc.sequenceCount,
+        sourceId: f.tc.sourceId,
+        stage,
+        success,
+        code,
+        detail: text,
+        missionTimeNs: now,
+        service: f.service,
+        command: f.command,
+      },
+      { priority: Priority.PRIORITY_COMMAND },
+    );
+    // Failures are always reported; successes when the TC asked for them.
+    if (!success || (f.tc.ack & STAGE_ACK[stage]!) !== 0) {
+      const [ok, bad] = STAGE_SUBTYPES[stage]!;
+      this.emitTm(f.reportApid, 1, success ? ok : bad, encodeVerification(f.header, failure ? { code, detail: text } : undefined));
+    }
+  }
+
+  private emitTm(apid: number, service: number, subtype: number, appData: Uint8Array): void {
+    const now = this.clock.nowTaiNs();
+    const typeKey = `${apid}/${service}/${subtype}`;
+    const counter = ((this.typeCounters.get(typeKey) ?? -1) + 1) & 0xffff;
+    this.typeCounters.set(typeKey, counter);
+    const sequenceCount = this.tmSequence.next(apid);
+    const packet = encodeTm(
+      { apid, sequenceCount, timeRefStatus: 0, service, subtype, messageTypeCounter: counter, destinationId: 0, time: taiNsToCuc(now, this.timeFormat), appData },
+      this.timeFormat === undefined ? {} : { timeFormat: this.timeFormat },
+    );
+    this.bus.publish(
+      umbra.ttc.v1.TmDownlink,
+      { packet, apid, service, subtype, missionTimeNs: now, sequenceCount },
+      { priority: service === 1 ? Priority.PRIORITY_COMMAND : Priority.PRIORITY_TELEMETRY },
+    );
+  }
+
+  private report(): void {
+    this.telemetry({ ...this.counts, scheduled: this.schedule.list().length });
+  }
+
+  // ---- schedule and reset ---------------------------------------------------------
+
+  private recovered = false;
+
+  private releaseDue(): void {
+    if (!this.recovered || !this.schedule.isEnabled()) return;
+    const now = this.clock.nowTaiNs();
+    for (const item of this.schedule.due(now)) this.release(item.id, item.packet, now, "released");
+  }
+
+  // Marked released before it runs, so a reset in between cannot run it twice.
+  private release(id: number, packet: Uint8Array, now: bigint, how: string): void {
+    this.schedule.markReleased(id, now);
+    const tc = decodeTc(stripSecurity(packet));
+    if (!tc.ok) {
+      this.log.error({ id, error: tc.error }, "scheduled packet no longer decodes");
+      return;
+    }
+    this.uplink(packet, `schedule:${how}`, { ...tc.value, spi: 0, securitySequence: 0 });
+  }
+
+  // Commands that were open when the payload last went down: before any new one arrives.
+  private reportInterrupted(): void {
+    const now = this.clock.nowTaiNs();
+    const interrupted = this.history.pending();
+    for (const c of interrupted) {
+      this.history.stage(c.id, { stage: "completion", success: false, code: FailureCode.FAILURE_EXECUTION, detail: "interrupted by a reset", atNs: now });
+    }
+    if (interrupted.length) this.event("interrupted", `${interrupted.length} command(s) were in flight at the last reset`, { count: String(interrupted.length) });
+  }
+
+  private recoverSchedule(): void {
+    this.recovered = true;
+    const now = this.clock.nowTaiNs();
+    const { runLate, rejected } = this.schedule.recover(now, BigInt(this.parameters.get("lateToleranceMs")) * 1_000_000n);
+    for (const r of rejected) {
+      this.event("scheduleMissed", `activity (source ${r.sourceId}, APID ${r.apid}, sequence ${r.sequenceCount}) missed while down`, { apid: String(r.apid) });
+    }
+    for (const item of runLate) this.release(item.id, item.packet, now, "late");
+  }
+}
+
+/** The SPI a command was authenticated with; none for one released from the schedule. */
+function trustedSpi(tc: SecureTc): number | null {
+  return tc.spi > 0 ? tc.spi : null;
+}
+
+function toFailure(err: unknown): Failure {
+  if (err instanceof Failure) return err;
+  return new Failure(FailureCode.FAILURE_EXECUTION, err instanceof Error ? err.message : String(err));
+}
+
+function commandOutcome(result: CommandResult): string {
+  switch (result.status) {
+    case CommandStatus.COMMAND_STATUS_COMPLETED:
+      return result.message;
+    case CommandStatus.COMMAND_STATUS_REJECTED_ARGUMENT:
+      throw new Failure(FailureCode.FAILURE_BAD_ARGUMENT, result.message);
+    case CommandStatus.COMMAND_STATUS_REJECTED_PRECONDITION:
+      throw new Failure(FailureCode.FAILURE_PRECONDITION, result.message);
+    case CommandStatus.COMMAND_STATUS_REJECTED_UNKNOWN:
+      throw new Failure(FailureCode.FAILURE_UNKNOWN_SERVICE, result.message);
+    default:
+      throw new Failure(FailureCode.FAILURE_EXECUTION, result.message || "failed");
+  }
+}
+
+function plainValue(v: MessageOf<typeof umbra.core.v1.Value> | null): ParamValue {
+  if (!v) return "";
+  switch (v.kind) {
+    case "boolValue":
+      return v.boolValue;
+    case "intValue":
+      return v.intValue;
+    case "floatValue":
+      return v.floatValue;
+    case "stringValue":
+      return v.stringValue;
+    default:
+      return "";
+  }
+}
+
+function valueMessage(v: ParamValue) {
+  if (typeof v === "boolean") return { boolValue: v };
+  if (typeof v === "bigint") return { intValue: v };
+  if (typeof v === "number") return { floatValue: v };
+  return { stringValue: v };
+}
+
+/**
+ * A released activity was authenticated when it was inserted; to run it, it is
+ * read as the plain TC inside: primary header | PUS secondary header and data
+ * | CRC, without the security header and MAC (layout in packages/ccsds).
+ */
+function stripSecurity(packet: Uint8Array): Uint8Array {
+  if (packet.length < PRIMARY_HEADER_OCTETS + SECURITY_HEADER_OCTETS + MAC_OCTETS + PEC_OCTETS) return packet;
+  const body = packet.subarray(PRIMARY_HEADER_OCTETS + SECURITY_HEADER_OCTETS, packet.length - MAC_OCTETS - PEC_OCTETS);
+  const out = new Uint8Array(PRIMARY_HEADER_OCTETS + body.length + PEC_OCTETS);
+  out.set(packet.subarray(0, PRIMARY_HEADER_OCTETS), 0);
+  out.set(body, PRIMARY_HEADER_OCTETS);
+  const length = out.length - PRIMARY_HEADER_OCTETS - 1;
+  out[4] = length >> 8;
+  out[5] = length & 0xff;
+  writePec(out);
+  return out;
+}
