@@ -58,6 +58,7 @@ export { ParameterStore, type ParameterValues, type SetResult } from "./service/
 export {
   Service,
   CommandRejected,
+  type CommandContext,
   type CommandHandlers,
   type CommandResult,
   type ServiceContext,

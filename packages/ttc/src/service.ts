@@ -166,6 +166,8 @@ export class TtcService extends Service<typeof ttcSpec> {
   private arms: ArmTable;
   private readonly counts = { received: 0, accepted: 0, rejected: 0, authFailures: 0, completedOk: 0, completedFailed: 0 };
   private readonly inFlight = new Set<Promise<void>>();
+  /** Dispatched commands by "<service>/<request sequence>", for their progress reports. */
+  private readonly awaitingProgress = new Map<string, InFlight>();
 
   constructor(context: ServiceContext, options: TtcOptions) {
     super(ttcSpec, context);
@@ -180,6 +182,13 @@ export class TtcService extends Service<typeof ttcSpec> {
   protected override onStart(): void {
     this.keep(this.bus.subscribe(umbra.core.v1.ServiceDeclaration, (d) => this.learn(d)));
     this.keep(this.bus.subscribe(umbra.ttc.v1.TcUplink, (u) => this.uplinkGuarded(u.packet, u.link || "unknown")));
+    this.keep(
+      this.bus.subscribe(umbra.core.v1.CommandProgress, (p) => {
+        if (p.requestSource !== this.bus.node) return;
+        const f = this.awaitingProgress.get(`${p.service}/${p.requestSequence}`);
+        if (f) this.verify(f, VerificationStage.VERIFICATION_STAGE_PROGRESS, undefined, p.detail, p.step);
+      }),
+    );
     // Services that started before us publish their declarations again on this.
     this.bus.publish(umbra.core.v1.DescribeRequest, { service: "" }, { priority: Priority.PRIORITY_COMMAND });
     // Recover once the declarations asked for above have had a tick to arrive, so
@@ -389,9 +398,17 @@ export class TtcService extends Service<typeof ttcSpec> {
         }
         this.history.resolved(f.id, { targetService: cmd.service, command: cmd.name, argumentsJson: JSON.stringify(args, (_k, v) => (typeof v === "bigint" ? v.toString() : v instanceof Uint8Array ? Buffer.from(v).toString("hex") : v)) });
         return async () => {
+          let key = "";
           const result = await sendCommand(this.bus, cmd.service, messageClassByName(cmd.argumentType)!, args as never, {
             timeoutMs: this.parameters.get("commandTimeoutMs"),
-          }).catch((err: unknown) => {
+            // Progress reports from the service name this request: remember which command it is.
+            onSent: (sequence) => {
+              key = `${cmd.service}/${sequence}`;
+              this.awaitingProgress.set(key, f);
+            },
+          })
+            .finally(() => this.awaitingProgress.delete(key))
+            .catch((err: unknown) => {
             if (err instanceof BusTimeoutError) throw new Failure(FailureCode.FAILURE_TIMEOUT, `${cmd.service} did not complete ${cmd.name} within ${err.timeoutMs} ms`);
             if (err instanceof BusRemoteError) throw new Failure(FailureCode.FAILURE_EXECUTION, err.remoteMessage);
             throw err;
@@ -545,14 +562,14 @@ export class TtcService extends Service<typeof ttcSpec> {
 
   // ---- reports ------------------------------------------------------------------
 
-  private verify(f: InFlight, stage: VerificationStage, failure?: Failure, detail = ""): void {
+  private verify(f: InFlight, stage: VerificationStage, failure?: Failure, detail = "", step?: number): void {
     const now = this.clock.nowTaiNs();
     const success = failure === undefined;
     const code = failure?.code ?? FailureCode.FAILURE_NONE;
     const text = failure?.message ?? detail;
     if (f.id > 0) {
       try {
-        this.history.stage(f.id, { stage: STAGE_NAMES[stage]!, success, code: success ? null : code, detail: text, atNs: now });
+        this.history.stage(f.id, { stage: STAGE_NAMES[stage]!, success, code: success ? null : code, detail: text, atNs: now, ...(step === undefined ? {} : { step }) });
       } catch (err) {
         // The report still goes down; the history says why it could not be kept.
         this.log.error({ err, command: f.id }, "stage not recorded");
@@ -572,13 +589,14 @@ export class TtcService extends Service<typeof ttcSpec> {
         missionTimeNs: now,
         service: f.service,
         command: f.command,
+        step: step ?? 0,
       },
       { priority: Priority.PRIORITY_COMMAND },
     );
     // Failures are always reported; successes when the TC asked for them.
     if (!success || (f.tc.ack & STAGE_ACK[stage]!) !== 0) {
       const [ok, bad] = STAGE_SUBTYPES[stage]!;
-      this.emitTm(f.reportApid, 1, success ? ok : bad, encodeVerification(f.header, failure ? { code, detail: text } : undefined));
+      this.emitTm(f.reportApid, 1, success ? ok : bad, encodeVerification(f.header, failure ? { code, detail: text } : undefined, step));
     }
   }
 

@@ -334,3 +334,19 @@ describe("ground tooling", () => {
     expect(authenticateTc(p, keys, new AntiReplay({})).ok).toBe(true);
   });
 });
+
+describe("TTC: progress reports", () => {
+  it("turns a service's progress into (1,5) reports between start and completion", async () => {
+    const s = await stack();
+    const p = s.ground.perform(PROBE, "countdown", umbra.examples.v1.CounterAdd, { amount: 3n });
+    await s.send(p);
+    expect(s.stages(PROBE, seqOf(p))).toEqual(["acceptance:ok", "start:ok", "progress:ok", "progress:ok", "progress:ok", "completion:ok"]);
+    const progress = s.tm.filter((t) => t.service === 1 && t.subtype === 5);
+    expect(progress.map((t) => Buffer.from(t.appData).readUInt16BE(4))).toEqual([1, 2, 3]);
+    expect(s.verifications.filter((v) => v.stage === umbra.ttc.v1.VerificationStage.VERIFICATION_STAGE_PROGRESS).map((v) => v.detail)).toEqual([
+      "step 1 of 3",
+      "step 2 of 3",
+      "step 3 of 3",
+    ]);
+  });
+});

@@ -81,6 +81,8 @@ export interface RequestOptions {
   priority?: Priority;
   /** The service or node the request is for; "" = whoever serves it. */
   target?: string;
+  /** Called with the request envelope's sequence number once it is sent (to match progress reports). */
+  onSent?: (sequence: bigint) => void;
 }
 
 /** Counters of this node (64-bit counts as bigint). */
@@ -309,6 +311,7 @@ export class Bus implements LinkEvents {
       });
       this.counters.published++;
       this.route(env, undefined, undefined);
+      options.onSent?.(env.sequence);
     });
   }
 

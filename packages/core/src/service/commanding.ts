@@ -8,6 +8,8 @@ import type { CommandResult } from "./service.js";
 
 export interface SendCommandOptions {
   timeoutMs?: number;
+  /** Called with the request's envelope sequence number: progress reports name it. */
+  onSent?: (sequence: bigint) => void;
 }
 
 /** Sends a declared command to a service and waits for its CommandResult. */
@@ -23,5 +25,6 @@ export function sendCommand<C extends GeneratedMessageClass>(
     target: service,
     priority: Priority.PRIORITY_COMMAND,
     ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+    ...(options.onSent === undefined ? {} : { onSent: options.onSent }),
   });
 }

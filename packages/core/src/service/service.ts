@@ -4,7 +4,7 @@
 import { hostname } from "node:os";
 import { umbra, type MessageOf } from "@umbra/proto";
 import type { Logger } from "pino";
-import type { Bus, Subscription } from "../bus/bus.js";
+import type { Bus, MessageMeta, Subscription } from "../bus/bus.js";
 import { Priority } from "../bus/priority.js";
 import { silentLogger } from "../log/logger.js";
 import type { Clock, TimerHandle } from "../time/clock.js";
@@ -50,9 +50,15 @@ export class CommandRejected extends Error {
 
 type CommandArgs<S extends ServiceSpec, K extends keyof S["commands"]> = MessageOf<S["commands"][K]["type"]>;
 
+/** What a command handler can do while it runs. */
+export interface CommandContext {
+  /** Reports progress of a long command (PUS (1,5) reports through the TTC). */
+  progress(step: number, detail?: string): void;
+}
+
 /** One handler per declared command; it returns an optional completion message. */
 export type CommandHandlers<S extends ServiceSpec> = {
-  [K in keyof S["commands"]]: (args: CommandArgs<S, K>) => string | void | Promise<string | void>;
+  [K in keyof S["commands"]]: (args: CommandArgs<S, K>, context: CommandContext) => string | void | Promise<string | void>;
 };
 
 export type TelemetryValues<S extends ServiceSpec> = { [K in keyof S["telemetry"]]?: ValueOf<S["telemetry"][K]["type"]> };
@@ -268,19 +274,20 @@ export abstract class Service<S extends ServiceSpec> {
     const handlers = this.commands();
     const target = this.name;
     for (const [name, spec] of Object.entries(this.spec.commands)) {
-      const handler = (handlers as Record<string, (args: unknown) => string | void | Promise<string | void>>)[name];
+      const handler = (handlers as Record<string, (args: unknown, context: CommandContext) => string | void | Promise<string | void>>)[name];
       if (!handler) throw new Error(`${this.name}: command ${name} is declared but has no handler`);
       this.keep(
         this.bus.serve(
           spec.type,
           umbra.core.v1.CommandResult,
-          async (args) =>
+          async (args, meta) =>
             this.runCommand(
               name,
               spec.arguments ? (Object.entries(spec.arguments) as [string, ArgumentRuleSpec][]) : undefined,
               spec.check?.bind(spec) as ((a: unknown) => string | undefined) | undefined,
               handler,
               args,
+              meta,
             ),
           { target },
         ),
@@ -322,8 +329,9 @@ export abstract class Service<S extends ServiceSpec> {
     name: string,
     rules: [string, ArgumentRuleSpec][] | undefined,
     check: ((args: unknown) => string | undefined) | undefined,
-    handler: (args: unknown) => string | void | Promise<string | void>,
+    handler: (args: unknown, context: CommandContext) => string | void | Promise<string | void>,
     args: unknown,
+    meta: MessageMeta,
   ) {
     const result = (status: umbra.core.v1.CommandStatus, message: string) => ({ service: this.name, command: name, status, message });
     if (this.currentState !== ServiceState.SERVICE_STATE_RUNNING) {
@@ -337,7 +345,17 @@ export abstract class Service<S extends ServiceSpec> {
     }
     if (problem) return result(CommandStatus.COMMAND_STATUS_REJECTED_ARGUMENT, problem);
     try {
-      const message = await handler.call(this, args);
+      const context: CommandContext = {
+        progress: (step, detail = "") => {
+          if (!Number.isInteger(step) || step < 0 || step > 0xffff) throw new RangeError(`progress step ${step} is not in 0..65535`);
+          this.bus.publish(
+            umbra.core.v1.CommandProgress,
+            { service: this.name, command: name, requestSource: meta.source, requestSequence: meta.sequence, step, detail },
+            { priority: Priority.PRIORITY_COMMAND },
+          );
+        },
+      };
+      const message = await handler.call(this, args, context);
       return result(CommandStatus.COMMAND_STATUS_COMPLETED, message ?? "");
     } catch (err) {
       if (err instanceof CommandRejected) {

@@ -25,6 +25,7 @@ export const probeSpec = defineService({
   commands: {
     explode: command(umbra.examples.v1.CounterReset, { description: "always fails" }),
     stall: command(umbra.bench.v1.Ping, { description: "never completes" }),
+    countdown: command(umbra.examples.v1.CounterAdd, { description: "reports progress once per step", arguments: { amount: { min: 1, max: 10 } } }),
   },
   telemetry: {},
   events: {},
@@ -41,6 +42,10 @@ export class Probe extends Service<typeof probeSpec> {
         throw new Error("actuator jammed");
       },
       stall: () => new Promise<string>(() => undefined),
+      countdown: ({ amount }, ctx) => {
+        for (let step = 1; step <= Number(amount); step++) ctx.progress(step, `step ${step} of ${amount}`);
+        return "lift-off";
+      },
     };
   }
 }
