@@ -13,6 +13,10 @@ import { parseArgs } from "node:util";
 import { Bus, BusServer, InProcessLink, RealClock, SimClock, createLogger, parseEndpoint, formatEndpoint } from "../packages/core/dist/index.js";
 import { umbra } from "../packages/proto/dist/index.js";
 import { HilRun, loadScenario, writeReport } from "../hil/dist/index.js";
+import { loadKeyFile } from "../packages/ccsds/dist/index.js";
+import { TtcService, TTC_APID, TcBuilder, openTtcDatabase, CommandHistory, ScheduleStore } from "../packages/ttc/dist/index.js";
+import { randomBytes } from "node:crypto";
+import { existsSync, writeFileSync } from "node:fs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const { values } = parseArgs({
@@ -23,6 +27,9 @@ const { values } = parseArgs({
     scenario: { type: "string", default: join(root, "hil", "scenarios", "nominal-day.yaml") },
     speed: { type: "string", default: "60" },
     report: { type: "string", default: join(root, ".umbra", "reports") },
+    keys: { type: "string", default: join(root, ".umbra", "keys.json") },
+    data: { type: "string", default: join(root, ".umbra", "data") },
+    demo: { type: "boolean", default: false },
     help: { type: "boolean", short: "h", default: false },
   },
 });
@@ -34,7 +41,10 @@ if (values.help) {
   --duration  stop by itself after this many seconds (default: run until Ctrl-C)
   --scenario  HIL scenario file (default hil/scenarios/nominal-day.yaml)
   --speed     simulated seconds per wall second for the HIL environment (default 60)
-  --report    folder for the HIL report written when the scenario ends or the stack stops`);
+  --report    folder for the HIL report written when the scenario ends or the stack stops
+  --keys      telecommand key file (default .umbra/keys.json; a development key is made, mode 600, if it is missing)
+  --data      folder for the TTC's command history and schedule (SQLite)
+  --demo      send a few authenticated telecommands through the TTC (development keys only)`);
   process.exit(0);
 }
 const duration = values.duration === undefined ? undefined : Number(values.duration);
@@ -93,6 +103,46 @@ const hilDone = hil.run().then(async (report) => {
   logger.info({ report: paths.html, summary: report.summary }, "HIL scenario finished");
 });
 
+// The TTC: its own node, joined in-process; telecommands arrive as TcUplink on the bus
+// (the gateway's raw link publishes them once it exists).
+const devKeys = !existsSync(values.keys);
+if (devKeys) {
+  mkdirSync(dirname(values.keys), { recursive: true });
+  const key = randomBytes(32).toString("hex");
+  writeFileSync(values.keys, JSON.stringify({ keys: [{ spi: 1, algorithm: "hmac-sha256", key, state: "active" }] }, null, 2), { mode: 0o600 });
+  logger.warn({ keys: values.keys }, "no key file: made a development key (SPI 1); replace it with the mission's keys");
+}
+let keys;
+try {
+  keys = await loadKeyFile(values.keys);
+} catch (err) {
+  console.error(err.message);
+  process.exit(2);
+}
+mkdirSync(values.data, { recursive: true });
+const ttcDb = openTtcDatabase(join(values.data, "ttc.db"));
+const ttcBus = new Bus({ node: "ttc", clock, logger });
+const [hubTtc, ttcEnd] = InProcessLink.pair("hub-ttc");
+hub.attach(hubTtc);
+ttcBus.attach(ttcEnd);
+const ttc = new TtcService({ bus: ttcBus, clock, logger }, { keys, history: new CommandHistory(ttcDb), schedule: new ScheduleStore(ttcDb) });
+await ttc.start();
+hub.subscribe(umbra.ttc.v1.Verification, (v) => {
+  const stage = ["?", "acceptance", "start", "progress", "completion"][v.stage];
+  logger.info({ command: v.command, service: v.service, stage, success: v.success, code: umbra.ttc.v1.FailureCode[v.code] }, v.detail || "verification");
+});
+
+// --demo: what ground software would send, built with the same (development) key.
+if (values.demo) {
+  const ground = new TcBuilder({ keys: await loadKeyFile(values.keys), spi: 1, securitySequence: Date.now() % 1_000_000_000 });
+  const uplink = (packet) => hub.publish(umbra.ttc.v1.TcUplink, { packet, link: "demo" });
+  setTimeout(() => {
+    uplink(ground.areYouAlive(TTC_APID));
+    uplink(ground.perform(0x7f0, "add", umbra.examples.v1.CounterAdd, { amount: 5n }));
+    uplink(ground.perform(0x7f0, "add", umbra.examples.v1.CounterAdd, { amount: 5000n }));
+  }, 1500);
+}
+
 hub.subscribe(umbra.core.v1.ServiceDeclaration, (d) => {
   logger.info({ service: d.name, apid: d.apid, commands: d.commands.map((c) => c.name) }, "service declared");
 });
@@ -133,6 +183,9 @@ async function shutdown(code) {
   hil.stop();
   await hilDone.catch((err) => logger.error({ err }, "HIL run failed"));
   hilBus.close();
+  await ttc.stop();
+  ttcBus.close();
+  ttcDb.close();
   for (const s of servers) await s.close();
   hub.close();
   process.exit(code);
