@@ -14,7 +14,7 @@ import { Bus, BusServer, InProcessLink, RealClock, SimClock, createLogger, parse
 import { umbra } from "../packages/proto/dist/index.js";
 import { HilRun, loadScenario, writeReport } from "../hil/dist/index.js";
 import { loadKeyFile } from "../packages/ccsds/dist/index.js";
-import { TtcService, TTC_APID, TcBuilder, openTtcDatabase, CommandHistory, ScheduleStore } from "../packages/ttc/dist/index.js";
+import { TtcService, TTC_APID, TcBuilder, openTtcDatabase, CommandHistory, ScheduleStore, SecurityState } from "../packages/ttc/dist/index.js";
 import { randomBytes } from "node:crypto";
 import { existsSync, writeFileSync } from "node:fs";
 
@@ -125,7 +125,7 @@ const ttcBus = new Bus({ node: "ttc", clock, logger });
 const [hubTtc, ttcEnd] = InProcessLink.pair("hub-ttc");
 hub.attach(hubTtc);
 ttcBus.attach(ttcEnd);
-const ttc = new TtcService({ bus: ttcBus, clock, logger }, { keys, history: new CommandHistory(ttcDb), schedule: new ScheduleStore(ttcDb) });
+const ttc = new TtcService({ bus: ttcBus, clock, logger }, { keys, history: new CommandHistory(ttcDb), schedule: new ScheduleStore(ttcDb), security: new SecurityState(ttcDb) });
 await ttc.start();
 hub.subscribe(umbra.ttc.v1.Verification, (v) => {
   const stage = ["?", "acceptance", "start", "progress", "completion"][v.stage];
@@ -134,7 +134,8 @@ hub.subscribe(umbra.ttc.v1.Verification, (v) => {
 
 // --demo: what ground software would send, built with the same (development) key.
 if (values.demo) {
-  const ground = new TcBuilder({ keys: await loadKeyFile(values.keys), spi: 1, securitySequence: Date.now() % 1_000_000_000 });
+  // A ground system carries its counters on; the demo stands in with the clock.
+  const ground = new TcBuilder({ keys: await loadKeyFile(values.keys), spi: 1, securitySequence: Math.floor(Date.now() / 1000) % 4_000_000_000, firstSequenceCount: Math.floor(Date.now() / 1000) });
   const uplink = (packet) => hub.publish(umbra.ttc.v1.TcUplink, { packet, link: "demo" });
   setTimeout(() => {
     uplink(ground.areYouAlive(TTC_APID));

@@ -28,6 +28,7 @@ describe("codecs", () => {
           uptimeMs: fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }),
           pid: fc.integer({ min: 0, max: 2 ** 32 - 1 }),
           node: fc.string({ maxLength: 30 }),
+          host: fc.string({ maxLength: 30 }),
         }),
         (hb) => {
           expect(heartbeat.decode(heartbeat.encode(hb))).toEqual(hb);
@@ -45,7 +46,7 @@ describe("codecs", () => {
   });
 
   it("fills defaults for unset fields and gives maps as plain objects", () => {
-    expect(heartbeat.decode(heartbeat.encode({}))).toEqual({ service: "", state: 0, counter: 0n, uptimeMs: 0n, pid: 0, node: "" });
+    expect(heartbeat.decode(heartbeat.encode({}))).toEqual({ service: "", state: 0, counter: 0n, uptimeMs: 0n, pid: 0, node: "", host: "" });
     expect(event.decode(event.encode({ args: { a: "1" } })).args).toEqual({ a: "1" });
   });
 

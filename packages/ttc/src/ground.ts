@@ -12,6 +12,8 @@ export interface GroundOptions {
   /** First anti-replay sequence number (default 1). */
   securitySequence?: number;
   timeFormat?: CucFormat;
+  /** Sequence count each APID starts at (default 0); a ground system carries on where it stopped. */
+  firstSequenceCount?: number;
 }
 
 /** A ground station's commanding state: per-APID sequence counts and the security sequence. */
@@ -29,7 +31,7 @@ export class TcBuilder {
 
   /** The next sequence count for an APID (wraps at 16384). */
   nextCount(apid: number): number {
-    const n = this.counts.get(apid) ?? 0;
+    const n = this.counts.get(apid) ?? (this.options.firstSequenceCount ?? 0) & 0x3fff;
     this.counts.set(apid, (n + 1) & 0x3fff);
     return n;
   }

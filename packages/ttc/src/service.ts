@@ -55,6 +55,7 @@ import { ArmTable } from "./critical.js";
 import { MissionDictionary, type CommandEntry } from "./dictionary.js";
 import type { CommandHistory } from "./store/command-history.js";
 import { DuplicateRequestError } from "./store/errors.js";
+import type { SecurityState } from "./security-state.js";
 import type { ScheduleStore } from "./store/schedule-store.js";
 
 const { FailureCode, VerificationStage } = umbra.ttc.v1;
@@ -112,6 +113,12 @@ export interface TtcOptions {
   replayWindow?: number;
   /** CUC format of TM time and ST[11] release times (default 4+2 octets). */
   timeFormat?: CucFormat;
+  /**
+   * Where anti-replay counters and key rotations survive a reset. Without it
+   * they live in memory only: after a restart a recorded command could be
+   * replayed and a revoked key would be back. Flight configurations set it.
+   */
+  security?: SecurityState;
 }
 
 /** One command on its way through the stages. */
@@ -161,6 +168,7 @@ export class TtcService extends Service<typeof ttcSpec> {
   private readonly history: CommandHistory;
   private readonly schedule: ScheduleStore;
   private readonly timeFormat: CucFormat | undefined;
+  private readonly securityState: SecurityState | undefined;
   private readonly tmSequence = new SequenceCounters();
   private readonly typeCounters = new Map<string, number>();
   private arms: ArmTable;
@@ -176,7 +184,10 @@ export class TtcService extends Service<typeof ttcSpec> {
     this.history = options.history;
     this.schedule = options.schedule;
     this.timeFormat = options.timeFormat;
+    this.securityState = options.security;
     this.arms = new ArmTable(this.parameters.get("armWindowMs"));
+    const restored = this.securityState?.restore(this.keys, this.antiReplay);
+    for (const f of restored?.failures ?? []) this.log.warn({ failure: f }, "key rotation not re-applied");
   }
 
   protected override onStart(): void {
@@ -224,6 +235,7 @@ export class TtcService extends Service<typeof ttcSpec> {
         } catch (err) {
           throw new CommandRejected("precondition", (err as Error).message);
         }
+        this.securityState?.rotated(oldSpi, newSpi, this.clock.nowTaiNs());
         return `SPI ${newSpi} active, SPI ${oldSpi} revoked`;
       },
     };
@@ -320,6 +332,8 @@ export class TtcService extends Service<typeof ttcSpec> {
         return;
       }
       tc = auth.tc;
+      // The window moved: remember it before anything is acknowledged.
+      this.securityState?.accepted(tc.spi, tc.securitySequence);
     }
     this.accept(tc, header, link, packet, now);
   }

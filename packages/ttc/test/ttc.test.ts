@@ -350,3 +350,37 @@ describe("TTC: progress reports", () => {
     ]);
   });
 });
+
+describe("TTC: security state across a reset", () => {
+  it("refuses a replay of a command accepted before the reset, and keeps a rotated-out key revoked", async () => {
+    const s = await stack();
+    const replayable = s.ground.perform(COUNTER, "add", umbra.examples.v1.CounterAdd, { amount: 1n });
+    await s.send(replayable);
+    await s.send(s.ground.perform(TTC_APID, "arm", umbra.ttc.v1.ArmCommand, { apid: TTC_APID, function: "rotateKey" }));
+    await s.send(s.ground.perform(TTC_APID, "rotateKey", umbra.ttc.v1.RotateKey, { oldSpi: 1, newSpi: 2 }));
+    const { dbPath } = s;
+    stacks.splice(stacks.indexOf(s), 1);
+    await s.stop();
+    // The key file still says SPI 1 active and SPI 2 standby; the database knows better.
+    const again = await stack({ dbPath });
+    await again.send(replayable);
+    expect(again.security.at(-1)!.reason).toBe("revoked-spi");
+    again.ground.spi = 2;
+    // A fresh sequence count: (source 1, APID 16, count 0) was used before the reset and is still a duplicate.
+    await again.send(again.ground.tc(TTC_APID, 17, 1, new Uint8Array(0), Ack.ALL, 100));
+    expect(again.verifications.at(-1)).toMatchObject({ success: true });
+  });
+
+  it("refuses a pre-reset sequence number on a key that is still active", async () => {
+    const s = await stack();
+    const first = s.ground.perform(COUNTER, "add", umbra.examples.v1.CounterAdd, { amount: 1n });
+    await s.send(first);
+    const { dbPath } = s;
+    stacks.splice(stacks.indexOf(s), 1);
+    await s.stop();
+    const again = await stack({ dbPath, securitySequence: 500 });
+    await again.send(first);
+    expect(again.security.at(-1)!.reason).toBe("replay");
+    expect(again.counter.value).toBe(0);
+  });
+});
