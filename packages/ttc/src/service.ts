@@ -581,6 +581,7 @@ export class TtcService extends Service<typeof ttcSpec> {
     const success = failure === undefined;
     const code = failure?.code ?? FailureCode.FAILURE_NONE;
     const text = failure?.message ?? detail;
+    if (this.bus.isClosed) return; // shutting down: the command stays open and is reported after the restart
     if (f.id > 0) {
       try {
         this.history.stage(f.id, { stage: STAGE_NAMES[stage]!, success, code: success ? null : code, detail: text, atNs: now, ...(step === undefined ? {} : { step }) });

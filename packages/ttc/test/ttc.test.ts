@@ -384,3 +384,20 @@ describe("TTC: security state across a reset", () => {
     expect(again.counter.value).toBe(0);
   });
 });
+
+describe("TTC: commands in flight at a reset", () => {
+  it("are reported as failed, interrupted by the reset, when the TTC comes back", async () => {
+    const crashed = await startStack();
+    crashed.bus.publish(umbra.ttc.v1.TcUplink, { packet: crashed.ground.perform(PROBE, "stall", umbra.bench.v1.Ping, { id: 1n }), link: "test" });
+    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+    expect(crashed.stages(PROBE, 0)).toEqual(["acceptance:ok", "start:ok"]);
+    // The process dies here: nothing is stopped or closed; a new TTC opens the same database.
+    const again = await stack({ dbPath: crashed.dbPath, securitySequence: 100 });
+    expect(again.events.find((e) => e.name === "interrupted")?.message).toBe("1 command(s) were in flight at the last reset");
+    const db = openTtcDatabase(crashed.dbPath);
+    const cmd = new CommandHistory(db).list({ limit: 10 }).find((c) => c.apid === PROBE)!;
+    const full = new CommandHistory(db).get(cmd.id)!;
+    db.close();
+    expect(full.stages.at(-1)).toMatchObject({ stage: "completion", success: false, detail: "interrupted by a reset" });
+  });
+});
