@@ -29,7 +29,7 @@ import { Ack, AntiReplay, KeyStore, authenticateTc, decodeTc, encodeTc } from "@
 import { Bus, RealClock, sendCommand } from "@umbra/core";
 import { CounterService } from "@umbra/example-counter-service";
 import { codecFor, umbra } from "@umbra/proto";
-import { CommandHistory, ScheduleStore, TcBuilder, TtcService, encodeFunctionCall, openTtcDatabase, type TtcDatabase } from "@umbra/ttc";
+import { CommandHistory, ScheduleStore, SecurityState, TcBuilder, TtcService, encodeFunctionCall, openTtcDatabase, type TtcDatabase } from "@umbra/ttc";
 import { median, percentile, result, type BenchContext, type BenchResult, type Benchmark } from "./report.js";
 
 const COUNTER_APID = 0x7f0;
@@ -215,7 +215,7 @@ async function startTtcStack(label: string, dbPath: string): Promise<TtcStack> {
   const historyTime = timeHistory(history);
   const counter = new CounterService({ bus, clock });
   await counter.start();
-  const ttc = new TtcService({ bus, clock }, { keys: keys(), history, schedule: new ScheduleStore(db) });
+  const ttc = new TtcService({ bus, clock }, { keys: keys(), history, schedule: new ScheduleStore(db), security: new SecurityState(db) });
   const waiting = new Map<number, (ok: boolean) => void>();
   bus.subscribe(umbra.ttc.v1.Verification, (v) => {
     if (v.apid !== COUNTER_APID) return;

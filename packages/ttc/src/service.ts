@@ -11,6 +11,7 @@ import {
   authenticateTc,
   cucToTaiNs,
   decodePrimaryHeader,
+  encodeCuc,
   decodeTc,
   encodeTm,
   taiNsToCuc,
@@ -92,7 +93,7 @@ export const ttcSpec = defineService({
   events: {
     securityRejected: { id: 1, severity: "high", description: "A telecommand failed authentication; it was not executed" },
     criticalArmed: { id: 2, severity: "info", description: "A critical command was armed" },
-    criticalFired: { id: 3, severity: "medium", description: "A critical command was executed" },
+    criticalFired: { id: 3, severity: "medium", description: "A critical command was accepted for execution; its arm is used up" },
     scheduleMissed: { id: 4, severity: "medium", description: "A time-tagged command was rejected: its time passed while the payload was down" },
     apidConflict: { id: 5, severity: "low", description: "Two services declared the same APID; the first keeps it" },
     interrupted: { id: 6, severity: "medium", description: "Commands in flight at the last reset were reported as failed" },
@@ -114,11 +115,11 @@ export interface TtcOptions {
   /** CUC format of TM time and ST[11] release times (default 4+2 octets). */
   timeFormat?: CucFormat;
   /**
-   * Where anti-replay counters and key rotations survive a reset. Without it
-   * they live in memory only: after a restart a recorded command could be
-   * replayed and a revoked key would be back. Flight configurations set it.
+   * Where anti-replay counters and key rotations survive a reset (required:
+   * without it a command recorded before a reset could be replayed after it,
+   * and a revoked key would come back from the key file).
    */
-  security?: SecurityState;
+  security: SecurityState;
 }
 
 /** One command on its way through the stages. */
@@ -168,7 +169,7 @@ export class TtcService extends Service<typeof ttcSpec> {
   private readonly history: CommandHistory;
   private readonly schedule: ScheduleStore;
   private readonly timeFormat: CucFormat | undefined;
-  private readonly securityState: SecurityState | undefined;
+  private readonly securityState: SecurityState;
   private readonly tmSequence = new SequenceCounters();
   private readonly typeCounters = new Map<string, number>();
   private arms: ArmTable;
@@ -186,13 +187,14 @@ export class TtcService extends Service<typeof ttcSpec> {
     this.timeFormat = options.timeFormat;
     this.securityState = options.security;
     this.arms = new ArmTable(this.parameters.get("armWindowMs"));
-    const restored = this.securityState?.restore(this.keys, this.antiReplay);
-    for (const f of restored?.failures ?? []) this.log.warn({ failure: f }, "key rotation not re-applied");
+    const restored = this.securityState.restore(this.keys, this.antiReplay);
+    for (const f of restored.failures) this.log.warn({ failure: f }, "key rotation not re-applied");
   }
 
   protected override onStart(): void {
     this.keep(this.bus.subscribe(umbra.core.v1.ServiceDeclaration, (d) => this.learn(d)));
-    this.keep(this.bus.subscribe(umbra.ttc.v1.TcUplink, (u) => this.uplinkGuarded(u.packet, u.link || "unknown")));
+    // The link name is outside input too: kept short and printable for the history.
+    this.keep(this.bus.subscribe(umbra.ttc.v1.TcUplink, (u) => this.uplinkGuarded(u.packet, (u.link || "unknown").replace(/[^\x20-\x7e]/g, "?").slice(0, 64))));
     this.keep(
       this.bus.subscribe(umbra.core.v1.CommandProgress, (p) => {
         if (p.requestSource !== this.bus.node) return;
@@ -235,7 +237,7 @@ export class TtcService extends Service<typeof ttcSpec> {
         } catch (err) {
           throw new CommandRejected("precondition", (err as Error).message);
         }
-        this.securityState?.rotated(oldSpi, newSpi, this.clock.nowTaiNs());
+        this.securityState.rotated(oldSpi, newSpi, this.clock.nowTaiNs());
         return `SPI ${newSpi} active, SPI ${oldSpi} revoked`;
       },
     };
@@ -249,6 +251,10 @@ export class TtcService extends Service<typeof ttcSpec> {
   // ---- dictionary -----------------------------------------------------------
 
   private learn(d: MessageOf<typeof umbra.core.v1.ServiceDeclaration>): void {
+    if (d.apid === TTC_APID && d.name !== this.name) {
+      this.event("apidConflict", `${d.name}: APID ${TTC_APID} is the TTC's`, { service: d.name, apid: String(d.apid) });
+      return;
+    }
     const r = this.dictionary.update(d);
     if (!r.ok) this.event("apidConflict", `${d.name}: ${r.reason}`, { service: d.name, apid: String(d.apid) });
   }
@@ -294,12 +300,7 @@ export class TtcService extends Service<typeof ttcSpec> {
               : FailureCode.FAILURE_AUTHENTICATION;
         const apid = primary.ok ? primary.value.apid : TTC_APID;
         const detail = `${e.field}: ${e.reason}${e.detail ? ` (${e.detail})` : ""}`;
-        if (code === FailureCode.FAILURE_AUTHENTICATION) {
-          this.counts.authFailures++;
-          const spi = packet.length >= 8 ? (packet[6]! << 8) | packet[7]! : 0;
-          this.bus.publish(umbra.ttc.v1.SecurityEvent, { missionTimeNs: now, link, spi, reason: e.reason, apid }, { priority: Priority.PRIORITY_SAFETY });
-          this.event("securityRejected", `telecommand on ${link} rejected: ${detail}`, { link, reason: e.reason, spi: String(spi) });
-        }
+        if (code === FailureCode.FAILURE_AUTHENTICATION) this.securityRejected(link, detail, e.reason, apid, packet);
         this.counts.rejected++;
         // A packet that cannot be parsed has no trustworthy identity: report, and record it if the header reads.
         let id = 0;
@@ -333,9 +334,23 @@ export class TtcService extends Service<typeof ttcSpec> {
       }
       tc = auth.tc;
       // The window moved: remember it before anything is acknowledged.
-      this.securityState?.accepted(tc.spi, tc.securitySequence);
+      this.securityState.accepted(tc.spi, tc.securitySequence);
+      if (auth.rest && auth.rest.length > 0) {
+        // Bytes beyond the packet's own length are not part of what was authenticated.
+        this.counts.rejected++;
+        const flight: InFlight = { id: 0, tc, header, reportApid: this.dictionary.service(tc.apid) ? tc.apid : TTC_APID, service: "", command: "" };
+        this.verify(flight, VerificationStage.VERIFICATION_STAGE_ACCEPTANCE, new Failure(FailureCode.FAILURE_BAD_LENGTH, `${auth.rest.length} octets after the end of the packet`));
+        return;
+      }
     }
     this.accept(tc, header, link, packet, now);
+  }
+
+  private securityRejected(link: string, detail: string, reason: string, apid: number, packet: Uint8Array): void {
+    this.counts.authFailures++;
+    const spi = packet.length >= 8 ? (packet[6]! << 8) | packet[7]! : 0;
+    this.bus.publish(umbra.ttc.v1.SecurityEvent, { missionTimeNs: this.clock.nowTaiNs(), link, spi, reason, apid }, { priority: Priority.PRIORITY_SAFETY });
+    this.event("securityRejected", `telecommand on ${link} rejected: ${detail}`, { link, reason, spi: String(spi) });
   }
 
   private accept(tc: SecureTc, header: Uint8Array, link: string, packet: Uint8Array, now: bigint): void {
@@ -408,7 +423,7 @@ export class TtcService extends Service<typeof ttcSpec> {
         if (cmd.critical) {
           const fire = this.arms.fire(tc.apid, cmd.name, this.clock.monotonicMs());
           if (!fire.ok) throw new Failure(FailureCode.FAILURE_PRECONDITION, `${cmd.service}.${cmd.name} is critical and ${fire.reason}`);
-          this.event("criticalFired", `${cmd.service}.${cmd.name} executed`, { service: cmd.service, command: cmd.name });
+          this.event("criticalFired", `${cmd.service}.${cmd.name} accepted for execution`, { service: cmd.service, command: cmd.name });
         }
         this.history.resolved(f.id, { targetService: cmd.service, command: cmd.name, argumentsJson: JSON.stringify(args, (_k, v) => (typeof v === "bigint" ? v.toString() : v instanceof Uint8Array ? Buffer.from(v).toString("hex") : v)) });
         return async () => {
@@ -500,7 +515,13 @@ export class TtcService extends Service<typeof ttcSpec> {
         // Each activity is a whole TC: it must authenticate now, when it is uplinked.
         const checked = items.value.map((it, i) => {
           const auth = authenticateTc(it.packet, this.keys, this.antiReplay);
-          if (!auth.ok) throw new Failure(FailureCode.FAILURE_AUTHENTICATION, `activities[${i}]: ${auth.error.field}: ${auth.error.reason}`);
+          if (!auth.ok) {
+            const reason = `activities[${i}]: ${auth.error.field}: ${auth.error.reason}`;
+            if (auth.error.reason !== "truncated" && auth.error.reason !== "malformed" && auth.error.reason !== "bad-crc") this.securityRejected("schedule", reason, auth.error.reason, tc.apid, it.packet);
+            throw new Failure(FailureCode.FAILURE_AUTHENTICATION, reason);
+          }
+          this.securityState.accepted(auth.tc.spi, auth.tc.securitySequence);
+          if (auth.rest && auth.rest.length > 0) throw new Failure(FailureCode.FAILURE_BAD_LENGTH, `activities[${i}]: ${auth.rest.length} octets after the end of the packet`);
           const releaseNs = cucToTaiNs(it.release, this.timeFormat);
           if (releaseNs <= notBefore) throw new Failure(FailureCode.FAILURE_BAD_ARGUMENT, `activities[${i}]: release time is in the past`);
           return { releaseNs, apid: auth.tc.apid, sequenceCount: auth.tc.sequenceCount, sourceId: auth.tc.sourceId, packet: it.packet };
@@ -541,18 +562,17 @@ export class TtcService extends Service<typeof ttcSpec> {
       case 16:
         f.command = "report-schedule";
         return async () => {
-          const items = this.schedule.list();
-          const b = Buffer.alloc(2 + items.length * 12);
-          b.writeUInt16BE(Math.min(items.length, 0xffff), 0);
-          items.slice(0, 0xffff).forEach((it, i) => {
-            const cuc = taiNsToCuc(it.releaseNs, this.timeFormat);
-            b.writeUInt32BE(cuc.coarse >>> 0, 2 + i * 12);
-            b.writeUInt16BE(cuc.fine & 0xffff, 6 + i * 12);
-            b.writeUInt16BE(it.sourceId, 8 + i * 12);
-            b.writeUInt16BE(it.apid, 10 + i * 12);
-            b.writeUInt16BE(it.sequenceCount, 12 + i * 12);
-          });
-          this.emitTm(TTC_APID, 11, 10, b);
+          const items = this.schedule.list().slice(0, 0xffff);
+          // Count, then per activity: release time (CUC, the configured format) and its request id.
+          const parts: Uint8Array[] = [Buffer.from([items.length >> 8, items.length & 0xff])];
+          for (const it of items) {
+            const id = Buffer.alloc(6);
+            id.writeUInt16BE(it.sourceId, 0);
+            id.writeUInt16BE(it.apid, 2);
+            id.writeUInt16BE(it.sequenceCount, 4);
+            parts.push(encodeCuc(taiNsToCuc(it.releaseNs, this.timeFormat), this.timeFormat), id);
+          }
+          this.emitTm(TTC_APID, 11, 10, Buffer.concat(parts));
           return `${items.length} activities reported`;
         };
       default:
@@ -611,18 +631,18 @@ export class TtcService extends Service<typeof ttcSpec> {
     // Failures are always reported; successes when the TC asked for them.
     if (!success || (f.tc.ack & STAGE_ACK[stage]!) !== 0) {
       const [ok, bad] = STAGE_SUBTYPES[stage]!;
-      this.emitTm(f.reportApid, 1, success ? ok : bad, encodeVerification(f.header, failure ? { code, detail: text } : undefined, step));
+      this.emitTm(f.reportApid, 1, success ? ok : bad, encodeVerification(f.header, failure ? { code, detail: text } : undefined, step), f.tc.sourceId);
     }
   }
 
-  private emitTm(apid: number, service: number, subtype: number, appData: Uint8Array): void {
+  private emitTm(apid: number, service: number, subtype: number, appData: Uint8Array, destinationId = 0): void {
     const now = this.clock.nowTaiNs();
     const typeKey = `${apid}/${service}/${subtype}`;
     const counter = ((this.typeCounters.get(typeKey) ?? -1) + 1) & 0xffff;
     this.typeCounters.set(typeKey, counter);
     const sequenceCount = this.tmSequence.next(apid);
     const packet = encodeTm(
-      { apid, sequenceCount, timeRefStatus: 0, service, subtype, messageTypeCounter: counter, destinationId: 0, time: taiNsToCuc(now, this.timeFormat), appData },
+      { apid, sequenceCount, timeRefStatus: 0, service, subtype, messageTypeCounter: counter, destinationId, time: taiNsToCuc(now, this.timeFormat), appData },
       this.timeFormat === undefined ? {} : { timeFormat: this.timeFormat },
     );
     this.bus.publish(
@@ -662,8 +682,18 @@ export class TtcService extends Service<typeof ttcSpec> {
     const now = this.clock.nowTaiNs();
     const interrupted = this.history.pending();
     for (const c of interrupted) {
-      this.history.stage(c.id, { stage: "completion", success: false, code: FailureCode.FAILURE_EXECUTION, detail: "interrupted by a reset", atNs: now });
+      // Reported like any other ending, so the ground learns how it ended.
+      const f: InFlight = {
+        id: c.id,
+        tc: { apid: c.apid, sequenceCount: c.sequenceCount, ack: Ack.ALL, service: c.service, subtype: c.subtype, sourceId: c.sourceId, appData: new Uint8Array(0) },
+        header: c.packet.length >= 4 ? c.packet.subarray(0, 4) : new Uint8Array(4),
+        reportApid: c.apid <= 2046 ? c.apid : TTC_APID,
+        service: c.resolution?.targetService ?? "",
+        command: c.resolution?.command ?? "",
+      };
+      this.verify(f, VerificationStage.VERIFICATION_STAGE_COMPLETION, new Failure(FailureCode.FAILURE_EXECUTION, "interrupted by a reset"));
     }
+    void now;
     if (interrupted.length) this.event("interrupted", `${interrupted.length} command(s) were in flight at the last reset`, { count: String(interrupted.length) });
   }
 

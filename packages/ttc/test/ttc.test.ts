@@ -401,3 +401,29 @@ describe("TTC: commands in flight at a reset", () => {
     expect(full.stages.at(-1)).toMatchObject({ stage: "completion", success: false, detail: "interrupted by a reset" });
   });
 });
+
+describe("TTC: packet edges", () => {
+  it("refuses octets after the end of an authenticated packet (BAD_LENGTH), as a command and as an activity", async () => {
+    const s = await stack();
+    const p = s.ground.perform(COUNTER, "add", umbra.examples.v1.CounterAdd, { amount: 1n });
+    await s.send(Buffer.concat([p, Buffer.from([1, 2, 3])]));
+    expect(s.verifications.at(-1)).toMatchObject({ success: false, code: umbra.ttc.v1.FailureCode.FAILURE_BAD_LENGTH, detail: "3 octets after the end of the packet" });
+    await s.send(s.ground.schedule(TTC_APID, [{ releaseNs: s.clock.nowTaiNs() + 10_000_000_000n, packet: Buffer.concat([s.ground.areYouAlive(TTC_APID), Buffer.from([9])]) }]));
+    expect(s.verifications.at(-1)).toMatchObject({ success: false, code: umbra.ttc.v1.FailureCode.FAILURE_BAD_LENGTH });
+    expect(s.counter.value).toBe(0);
+  });
+
+  it("keeps a hostile link name short and printable, and still commands", async () => {
+    const s = await stack();
+    s.bus.publish(umbra.ttc.v1.TcUplink, { packet: s.ground.areYouAlive(TTC_APID), link: "x\u0000".repeat(500) });
+    await s.settle();
+    expect(s.verifications.at(-1)).toMatchObject({ success: true, stage: umbra.ttc.v1.VerificationStage.VERIFICATION_STAGE_COMPLETION });
+  });
+
+  it("an activity that fails authentication is a security event too", async () => {
+    const s = await stack();
+    const rogue = new TcBuilder({ keys: new KeyStore([{ spi: 9, algorithm: "hmac-sha256", state: "active", key: ROGUE }]), spi: 9 });
+    await s.send(s.ground.schedule(TTC_APID, [{ releaseNs: s.clock.nowTaiNs() + 10_000_000_000n, packet: rogue.areYouAlive(TTC_APID) }]));
+    expect(s.security.at(-1)).toMatchObject({ link: "schedule", reason: "unknown-spi" });
+  });
+});
