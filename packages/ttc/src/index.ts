@@ -7,3 +7,6 @@ export { SecurityState } from "./security-state.js";
 export * from "./store/database.js";
 export * from "./store/command-history.js";
 export * from "./store/schedule-store.js";
+export * from "./downlink/index.js";
+export { TelemetryFunctions, type TelemetryHooks } from "./telemetry-functions.js";
+export * from "./telemetry/index.js";

@@ -53,10 +53,13 @@ import {
   type ParamValue,
 } from "./app-data.js";
 import { ArmTable } from "./critical.js";
+import { Failure } from "./failure.js";
+import { TelemetryFunctions } from "./telemetry-functions.js";
 import { MissionDictionary, type CommandEntry } from "./dictionary.js";
 import type { CommandHistory } from "./store/command-history.js";
 import { DuplicateRequestError } from "./store/errors.js";
 import type { SecurityState } from "./security-state.js";
+import { DownlinkPacer, type ContactPlan, type DownlinkPacket, type DownlinkPriority, type DownlinkQueue } from "./downlink/index.js";
 import type { ScheduleStore } from "./store/schedule-store.js";
 
 const { FailureCode, VerificationStage } = umbra.ttc.v1;
@@ -65,6 +68,10 @@ type FailureCode = umbra.ttc.v1.FailureCode;
 type VerificationStage = umbra.ttc.v1.VerificationStage;
 
 export const TTC_APID = 0x010;
+/** Resolution of housekeeping collection intervals (their minimum is 100 ms). */
+const HOUSEKEEPING_TICK_MS = 100;
+const TELEMETRY_SERVICES = new Set([3, 5, 12, 19]);
+const DOWNLINK_TICK_MS = 1_000;
 
 export const ttcSpec = defineService({
   name: "ttc",
@@ -73,6 +80,13 @@ export const ttcSpec = defineService({
   commands: {
     arm: command(umbra.ttc.v1.ArmCommand, {
       description: "Arm a critical command for one execution within the arm window",
+      arguments: { apid: { min: 0, max: 2046 } },
+    }),
+    setContacts: command(umbra.ttc.v1.ContactSchedule, {
+      description: "Replace the uplinked contact plan (windows with their link rate)",
+    }),
+    retrieve: command(umbra.ttc.v1.RetrieveRange, {
+      description: "Queue again for downlink the TM generated in a time range (optionally one APID)",
       arguments: { apid: { min: 0, max: 2046 } },
     }),
     rotateKey: command(umbra.ttc.v1.RotateKey, {
@@ -103,6 +117,7 @@ export const ttcSpec = defineService({
     commandTimeoutMs: { type: "int", default: 10_000, min: 100, max: 600_000, unit: "ms", description: "Time a service has to complete a command" },
     lateToleranceMs: { type: "int", default: 60_000, min: 0, max: 86_400_000, unit: "ms", description: "A time-tagged command missed while down runs late if within this; otherwise it is rejected" },
     scheduleCheckMs: { type: "int", default: 1_000, min: 100, max: 60_000, unit: "ms", description: "How often the schedule is checked for due activities" },
+    linkBytesPerSecond: { type: "int", default: 12_500, min: 100, max: 100_000_000, unit: "B/s", description: "Downlink rate while a station is in view (HIL contacts)" },
   },
 });
 
@@ -120,6 +135,8 @@ export interface TtcOptions {
    * and a revoked key would come back from the key file).
    */
   security: SecurityState;
+  /** Store-and-forward: every TM is queued here and sent by priority while in contact. */
+  downlink?: { queue: DownlinkQueue; plan: ContactPlan };
 }
 
 /** One command on its way through the stages. */
@@ -152,16 +169,6 @@ const STAGE_ACK: Record<number, number> = {
   [VerificationStage.VERIFICATION_STAGE_COMPLETION]: Ack.COMPLETION,
 };
 
-/** A failure at some stage: the code that goes in the report and why. */
-class Failure extends Error {
-  constructor(
-    readonly code: FailureCode,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
 export class TtcService extends Service<typeof ttcSpec> {
   readonly dictionary = new MissionDictionary();
   private readonly keys: KeyStore;
@@ -170,11 +177,14 @@ export class TtcService extends Service<typeof ttcSpec> {
   private readonly schedule: ScheduleStore;
   private readonly timeFormat: CucFormat | undefined;
   private readonly securityState: SecurityState;
+  private readonly downlink: { queue: DownlinkQueue; plan: ContactPlan; pacer: DownlinkPacer } | undefined;
   private readonly tmSequence = new SequenceCounters();
   private readonly typeCounters = new Map<string, number>();
   private arms: ArmTable;
   private readonly counts = { received: 0, accepted: 0, rejected: 0, authFailures: 0, completedOk: 0, completedFailed: 0 };
   private readonly inFlight = new Set<Promise<void>>();
+  /** ST[03]/[05]/[12]/[19]: housekeeping, event reports, monitoring, event-actions. */
+  readonly telemetryFunctions: TelemetryFunctions;
   /** Dispatched commands by "<service>/<request sequence>", for their progress reports. */
   private readonly awaitingProgress = new Map<string, InFlight>();
 
@@ -186,7 +196,20 @@ export class TtcService extends Service<typeof ttcSpec> {
     this.schedule = options.schedule;
     this.timeFormat = options.timeFormat;
     this.securityState = options.security;
+    if (options.downlink) {
+      const { queue, plan } = options.downlink;
+      const pacer = new DownlinkPacer({ queue, plan, send: (packets) => this.transmit(packets) });
+      this.downlink = { queue, plan, pacer };
+    }
     this.arms = new ArmTable(this.parameters.get("armWindowMs"));
+    this.telemetryFunctions = new TelemetryFunctions({
+      dictionary: this.dictionary,
+      emitTm: (service, subtype, data) => this.emitTm(TTC_APID, service, subtype, data),
+      dispatchStored: (packet, link) => this.dispatchStored(packet, link),
+      checkStoredPacket: (packet) => this.checkStoredPacket(packet),
+      nowNs: () => this.clock.nowTaiNs(),
+      monotonicMs: () => this.clock.monotonicMs(),
+    });
     const restored = this.securityState.restore(this.keys, this.antiReplay);
     for (const f of restored.failures) this.log.warn({ failure: f }, "key rotation not re-applied");
   }
@@ -195,6 +218,21 @@ export class TtcService extends Service<typeof ttcSpec> {
     this.keep(this.bus.subscribe(umbra.core.v1.ServiceDeclaration, (d) => this.learn(d)));
     // The link name is outside input too: kept short and printable for the history.
     this.keep(this.bus.subscribe(umbra.ttc.v1.TcUplink, (u) => this.uplinkGuarded(u.packet, (u.link || "unknown").replace(/[^\x20-\x7e]/g, "?").slice(0, 64))));
+    this.keep(this.bus.subscribe(umbra.core.v1.TelemetryReport, (r) => this.telemetryFunctions.onTelemetry(r)));
+    this.keep(this.bus.subscribe(umbra.core.v1.Event, (e) => this.telemetryFunctions.onEvent(e)));
+    this.every(HOUSEKEEPING_TICK_MS, () => this.telemetryFunctions.tick());
+    if (this.downlink) {
+      const downlink = this.downlink;
+      // A station in view in the HIL environment is a contact (an uplinked plan covers the rest).
+      this.keep(
+        this.bus.subscribe(umbra.hil.v1.EnvironmentSample, (e) => {
+          downlink.plan.observe(this.clock.nowTaiNs(), (e.orbit?.stationsInView.length ?? 0) > 0, this.parameters.get("linkBytesPerSecond"));
+        }),
+      );
+      this.every(DOWNLINK_TICK_MS, () => {
+        void downlink.pacer.tick(this.clock.nowTaiNs(), BigInt(DOWNLINK_TICK_MS) * 1_000_000n).catch((err: unknown) => this.log.error({ err }, "downlink tick failed"));
+      });
+    }
     this.keep(
       this.bus.subscribe(umbra.core.v1.CommandProgress, (p) => {
         if (p.requestSource !== this.bus.node) return;
@@ -231,6 +269,21 @@ export class TtcService extends Service<typeof ttcSpec> {
         this.event("criticalArmed", `${entry.service}.${fn} armed for ${seconds} s`, { service: entry.service, command: fn });
         return `${entry.service}.${fn} armed for ${seconds} s`;
       },
+      setContacts: ({ windows }) => {
+        if (!this.downlink) throw new CommandRejected("precondition", "this TTC has no downlink queue");
+        try {
+          this.downlink.plan.setSchedule(windows.map((w) => ({ startNs: w.startNs, endNs: w.endNs, bytesPerSecond: w.bytesPerSecond, station: w.station })));
+        } catch (err) {
+          throw new CommandRejected("argument", (err as Error).message);
+        }
+        return `${windows.length} contact window(s) planned`;
+      },
+      retrieve: ({ fromNs, toNs, apid }) => {
+        if (!this.downlink) throw new CommandRejected("precondition", "this TTC has no downlink queue");
+        if (toNs < fromNs) throw new CommandRejected("argument", "toNs is before fromNs");
+        const r = this.downlink.queue.retrieve(fromNs, toNs, apid ? { apid } : {});
+        return `${r.ids.length} packet(s) queued again`;
+      },
       rotateKey: ({ oldSpi, newSpi }) => {
         try {
           this.keys.rotate(oldSpi, newSpi);
@@ -257,6 +310,7 @@ export class TtcService extends Service<typeof ttcSpec> {
     }
     const r = this.dictionary.update(d);
     if (!r.ok) this.event("apidConflict", `${d.name}: ${r.reason}`, { service: d.name, apid: String(d.apid) });
+    else this.telemetryFunctions.learned(d);
   }
 
   // ---- uplink -----------------------------------------------------------------
@@ -479,6 +533,11 @@ export class TtcService extends Service<typeof ttcSpec> {
       }
       default:
         if (tc.apid === TTC_APID && tc.service === 11) return this.routeSchedule(f);
+        if (tc.apid === TTC_APID && TELEMETRY_SERVICES.has(tc.service)) {
+          return this.telemetryFunctions.route(tc.service, tc.subtype, tc.appData, (name) => {
+            f.command = name;
+          });
+        }
         throw new Failure(FailureCode.FAILURE_UNKNOWN_SERVICE, `service ${tc.service} subtype ${tc.subtype} is not supported at APID ${tc.apid}`);
     }
   }
@@ -650,6 +709,24 @@ export class TtcService extends Service<typeof ttcSpec> {
       { packet, apid, service, subtype, missionTimeNs: now, sequenceCount },
       { priority: service === 1 ? Priority.PRIORITY_COMMAND : Priority.PRIORITY_TELEMETRY },
     );
+    // Store and forward: on disk before the next contact, sent by priority.
+    if (this.downlink && !this.bus.isClosed) {
+      try {
+        this.downlink.queue.enqueue(packet, { priority: downlinkPriority(service, subtype), generatedNs: now, apid, service, subtype });
+      } catch (err) {
+        this.log.error({ err }, "TM not queued for downlink");
+      }
+    }
+  }
+
+  // The link layer confirms, or the packets go back to the queue.
+  private async transmit(packets: readonly DownlinkPacket[]): Promise<boolean> {
+    const r = await this.bus.request(umbra.ttc.v1.TransmitPackets, { packets: packets.map((p) => p.packet) }, umbra.ttc.v1.TransmitResult, {
+      target: "downlink",
+      timeoutMs: 5_000,
+      priority: Priority.PRIORITY_TELEMETRY,
+    });
+    return r.confirmed;
   }
 
   private report(): void {
@@ -669,12 +746,31 @@ export class TtcService extends Service<typeof ttcSpec> {
   // Marked released before it runs, so a reset in between cannot run it twice.
   private release(id: number, packet: Uint8Array, now: bigint, how: string): void {
     this.schedule.markReleased(id, now);
+    this.dispatchStored(packet, `schedule:${how}`);
+  }
+
+  /** Runs a TC that was authenticated when it was stored (schedule, event-action). */
+  private dispatchStored(packet: Uint8Array, link: string): void {
     const tc = decodeTc(stripSecurity(packet));
     if (!tc.ok) {
-      this.log.error({ id, error: tc.error }, "scheduled packet no longer decodes");
+      this.log.error({ link, error: tc.error }, "stored packet no longer decodes");
       return;
     }
-    this.uplink(packet, `schedule:${how}`, { ...tc.value, spi: 0, securitySequence: 0 });
+    this.uplink(packet, link, { ...tc.value, spi: 0, securitySequence: 0 });
+  }
+
+  /** A TC to be stored for later (event-action) authenticates now, once. */
+  private checkStoredPacket(packet: Uint8Array): string | undefined {
+    const auth = authenticateTc(packet, this.keys, this.antiReplay);
+    if (!auth.ok) {
+      if (auth.error.reason !== "truncated" && auth.error.reason !== "malformed" && auth.error.reason !== "bad-crc") {
+        this.securityRejected("event-action", `${auth.error.field}: ${auth.error.reason}`, auth.error.reason, TTC_APID, packet);
+      }
+      return `${auth.error.field}: ${auth.error.reason}`;
+    }
+    this.securityState.accepted(auth.tc.spi, auth.tc.securitySequence);
+    if (auth.rest && auth.rest.length > 0) return `${auth.rest.length} octets after the end of the packet`;
+    return undefined;
   }
 
   // Commands that were open when the payload last went down: before any new one arrives.
@@ -711,6 +807,14 @@ export class TtcService extends Service<typeof ttcSpec> {
 /** The SPI a command was authenticated with; none for one released from the schedule. */
 function trustedSpi(tc: SecureTc): number | null {
   return tc.spi > 0 ? tc.spi : null;
+}
+
+/** Verification reports and high-severity events first, then housekeeping, then the rest. */
+function downlinkPriority(service: number, subtype: number): DownlinkPriority {
+  if (service === 1) return "verification";
+  if (service === 5) return subtype === 4 ? "event-high" : "event-low";
+  if (service === 3 || service === 12) return "housekeeping";
+  return "bulk";
 }
 
 function toFailure(err: unknown): Failure {

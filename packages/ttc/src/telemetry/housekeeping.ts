@@ -75,7 +75,7 @@ function copy(s: HousekeepingStructure): HousekeepingStructure {
 
 export class HousekeepingTable {
   private readonly entries = new Map<number, Entry>();
-  private readonly samples = new Map<string, { value: ParamValue; tNs: bigint }>();
+  private readonly samples = new Map<string, { value: ParamValue | undefined; tNs: bigint }>();
   private readonly referenced = new Map<string, number>(); // parameter key -> structures naming it
   private readonly maxStructures: number;
   private readonly maxSamples: number;
@@ -175,8 +175,12 @@ export class HousekeepingTable {
     return { ok: true, value: sids.map((sid) => copy(this.entries.get(sid)!.s)) };
   }
 
-  /** Keeps the latest sample of a parameter (time is mission time, ns). */
-  observe(service: string, name: string, value: ParamValue, tNs: bigint): void {
+  /**
+   * Keeps the latest sample of a parameter (time is mission time, ns). A
+   * sample without a value (undefined) replaces the previous one: the report
+   * then says "no sample" rather than repeat a stale value.
+   */
+  observe(service: string, name: string, value: ParamValue | undefined, tNs: bigint): void {
     const k = key(service, name);
     if (!this.samples.has(k) && !this.referenced.has(k) && this.samples.size >= this.maxSamples) return;
     this.samples.set(k, { value, tNs });

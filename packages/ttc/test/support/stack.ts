@@ -14,6 +14,7 @@ import { openTtcDatabase } from "../../src/store/database.js";
 import { CommandHistory } from "../../src/store/command-history.js";
 import { ScheduleStore } from "../../src/store/schedule-store.js";
 import { SecurityState } from "../../src/security-state.js";
+import { ContactPlan, DownlinkQueue } from "../../src/downlink/index.js";
 
 export const KEY1 = new Uint8Array(32).map((_, i) => i);
 export const KEY2 = new Uint8Array(32).map((_, i) => 255 - i);
@@ -115,7 +116,8 @@ export async function startStack(options: { dbPath?: string; clock?: SimClock; k
   const probe = new Probe({ bus, clock });
   await counter.start();
   await probe.start();
-  const ttc = new TtcService({ bus, clock }, { keys, history: new CommandHistory(db), schedule: new ScheduleStore(db), security: new SecurityState(db) });
+  const downlink = { queue: new DownlinkQueue(db), plan: new ContactPlan(db) };
+  const ttc = new TtcService({ bus, clock }, { keys, history: new CommandHistory(db), schedule: new ScheduleStore(db), security: new SecurityState(db), downlink });
   await ttc.start();
   const settle = async () => {
     for (let i = 0; i < 3; i++) {

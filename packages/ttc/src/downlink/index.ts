@@ -1,0 +1,31 @@
+export { DOWNLINK_PRIORITIES, priorityRank } from "./priority.js";
+export type { DownlinkPriority } from "./priority.js";
+export { openDownlinkDatabase } from "./database.js";
+export type { DownlinkDatabase, OpenDownlinkDatabaseOptions } from "./database.js";
+export { DOWNLINK_SCHEMA_VERSION } from "./schema.js";
+export {
+  DownlinkQueue,
+  DEFAULT_DOWNLINK_BUDGET_BYTES,
+  DEFAULT_ARCHIVE_MAX_AGE_NS,
+  DEFAULT_ARCHIVE_MAX_BYTES,
+} from "./queue.js";
+export type {
+  ArchiveFilter,
+  ArchiveRetention,
+  ArchivedPacket,
+  DownlinkClassStats,
+  DownlinkPacket,
+  DownlinkQueueOptions,
+  DownlinkStats,
+  DroppedPacket,
+  EnqueueOptions,
+  EnqueueResult,
+  Lease,
+  RetrieveOptions,
+  RetrieveResult,
+} from "./queue.js";
+export { ContactPlan, DEFAULT_OBSERVATION_TTL_NS, MAX_CONTACT_WINDOWS } from "./contact-plan.js";
+export type { ContactObservation, ContactPlanOptions, ContactWindow } from "./contact-plan.js";
+export { DownlinkPacer, refillTokens } from "./pacer.js";
+export type { DownlinkPacerOptions, PacerPlan, PacerQueue, SendPackets, TickOutcome, TickResult } from "./pacer.js";
+export { InvalidFieldError, TtcDatabaseError } from "../store/errors.js";
