@@ -14,7 +14,7 @@ import { Bus, BusServer, InProcessLink, RealClock, SimClock, createLogger, parse
 import { umbra } from "../packages/proto/dist/index.js";
 import { HilRun, loadScenario, writeReport } from "../hil/dist/index.js";
 import { loadKeyFile } from "../packages/ccsds/dist/index.js";
-import { TtcService, TTC_APID, TcBuilder, openTtcDatabase, CommandHistory, ScheduleStore, SecurityState } from "../packages/ttc/dist/index.js";
+import { TtcService, TTC_APID, TcBuilder, openTtcDatabase, openArchive, CommandHistory, ScheduleStore, SecurityState, DownlinkQueue, ContactPlan } from "../packages/ttc/dist/index.js";
 import { randomBytes } from "node:crypto";
 import { existsSync, writeFileSync } from "node:fs";
 
@@ -125,7 +125,18 @@ const ttcBus = new Bus({ node: "ttc", clock, logger });
 const [hubTtc, ttcEnd] = InProcessLink.pair("hub-ttc");
 hub.attach(hubTtc);
 ttcBus.attach(ttcEnd);
-const ttc = new TtcService({ bus: ttcBus, clock, logger }, { keys, history: new CommandHistory(ttcDb), schedule: new ScheduleStore(ttcDb), security: new SecurityState(ttcDb) });
+const archive = openArchive(join(values.data, "archive.db"));
+const ttc = new TtcService(
+  { bus: ttcBus, clock, logger },
+  {
+    keys,
+    history: new CommandHistory(ttcDb),
+    schedule: new ScheduleStore(ttcDb),
+    security: new SecurityState(ttcDb),
+    downlink: { queue: new DownlinkQueue(ttcDb), plan: new ContactPlan(ttcDb) },
+    archive,
+  },
+);
 await ttc.start();
 hub.subscribe(umbra.ttc.v1.Verification, (v) => {
   const stage = ["?", "acceptance", "start", "progress", "completion"][v.stage];
@@ -187,6 +198,7 @@ async function shutdown(code) {
   await ttc.stop();
   ttcBus.close();
   ttcDb.close();
+  archive.close();
   for (const s of servers) await s.close();
   hub.close();
   process.exit(code);

@@ -3,13 +3,14 @@
 // registered benchmark. A target that is not met is reported (met: false),
 // not turned into a failing exit code: benchmarks check speed, tests check
 // behaviour. The exit code is 2 for bad arguments and 1 if a benchmark broke.
+import { archiveBenchmark } from "./archive.bench.js";
 import { busBenchmark } from "./bus.bench.js";
 import { hilBenchmark } from "./hil.bench.js";
 import { tcBenchmark } from "./tc.bench.js";
 import { formatJson, formatTable, makeReport, type Benchmark } from "./report.js";
 
 /** Every benchmark, in the order a plain `pnpm bench` runs them. */
-const BENCHMARKS: readonly Benchmark[] = [busBenchmark, hilBenchmark, tcBenchmark];
+const BENCHMARKS: readonly Benchmark[] = [busBenchmark, hilBenchmark, tcBenchmark, archiveBenchmark];
 
 function usage(): string {
   const names = BENCHMARKS.map((b) => `  ${b.name.padEnd(10)} ${b.description}`).join("\n");

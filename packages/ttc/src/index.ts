@@ -10,3 +10,4 @@ export * from "./store/schedule-store.js";
 export * from "./downlink/index.js";
 export { TelemetryFunctions, type TelemetryHooks } from "./telemetry-functions.js";
 export * from "./telemetry/index.js";
+export * from "./archive/index.js";

@@ -59,6 +59,7 @@ import { MissionDictionary, type CommandEntry } from "./dictionary.js";
 import type { CommandHistory } from "./store/command-history.js";
 import { DuplicateRequestError } from "./store/errors.js";
 import type { SecurityState } from "./security-state.js";
+import { validateSample, type Archive, type SampleInput } from "./archive/index.js";
 import { DownlinkPacer, type ContactPlan, type DownlinkPacket, type DownlinkPriority, type DownlinkQueue } from "./downlink/index.js";
 import type { ScheduleStore } from "./store/schedule-store.js";
 
@@ -137,6 +138,8 @@ export interface TtcOptions {
   security: SecurityState;
   /** Store-and-forward: every TM is queued here and sent by priority while in contact. */
   downlink?: { queue: DownlinkQueue; plan: ContactPlan };
+  /** The telemetry archive: every parameter sample, event and verification report. */
+  archive?: Archive;
 }
 
 /** One command on its way through the stages. */
@@ -178,6 +181,9 @@ export class TtcService extends Service<typeof ttcSpec> {
   private readonly timeFormat: CucFormat | undefined;
   private readonly securityState: SecurityState;
   private readonly downlink: { queue: DownlinkQueue; plan: ContactPlan; pacer: DownlinkPacer } | undefined;
+  private readonly archive: Archive | undefined;
+  /** Samples, events or reports the archive refused (bad values from a service), counted. */
+  archiveRejected = 0;
   private readonly tmSequence = new SequenceCounters();
   private readonly typeCounters = new Map<string, number>();
   private arms: ArmTable;
@@ -196,6 +202,7 @@ export class TtcService extends Service<typeof ttcSpec> {
     this.schedule = options.schedule;
     this.timeFormat = options.timeFormat;
     this.securityState = options.security;
+    this.archive = options.archive;
     if (options.downlink) {
       const { queue, plan } = options.downlink;
       const pacer = new DownlinkPacer({ queue, plan, send: (packets) => this.transmit(packets) });
@@ -218,8 +225,18 @@ export class TtcService extends Service<typeof ttcSpec> {
     this.keep(this.bus.subscribe(umbra.core.v1.ServiceDeclaration, (d) => this.learn(d)));
     // The link name is outside input too: kept short and printable for the history.
     this.keep(this.bus.subscribe(umbra.ttc.v1.TcUplink, (u) => this.uplinkGuarded(u.packet, (u.link || "unknown").replace(/[^\x20-\x7e]/g, "?").slice(0, 64))));
-    this.keep(this.bus.subscribe(umbra.core.v1.TelemetryReport, (r) => this.telemetryFunctions.onTelemetry(r)));
-    this.keep(this.bus.subscribe(umbra.core.v1.Event, (e) => this.telemetryFunctions.onEvent(e)));
+    this.keep(
+      this.bus.subscribe(umbra.core.v1.TelemetryReport, (r) => {
+        this.archiveSamples(r);
+        this.telemetryFunctions.onTelemetry(r);
+      }),
+    );
+    this.keep(
+      this.bus.subscribe(umbra.core.v1.Event, (e) => {
+        this.archiveEvent(e);
+        this.telemetryFunctions.onEvent(e);
+      }),
+    );
     this.every(HOUSEKEEPING_TICK_MS, () => this.telemetryFunctions.tick());
     if (this.downlink) {
       const downlink = this.downlink;
@@ -661,6 +678,7 @@ export class TtcService extends Service<typeof ttcSpec> {
     const code = failure?.code ?? FailureCode.FAILURE_NONE;
     const text = failure?.message ?? detail;
     if (this.bus.isClosed) return; // shutting down: the command stays open and is reported after the restart
+    this.archiveVerification(f, stage, success, code, text, now);
     if (f.id > 0) {
       try {
         this.history.stage(f.id, { stage: STAGE_NAMES[stage]!, success, code: success ? null : code, detail: text, atNs: now, ...(step === undefined ? {} : { step }) });
@@ -716,6 +734,53 @@ export class TtcService extends Service<typeof ttcSpec> {
       } catch (err) {
         this.log.error({ err }, "TM not queued for downlink");
       }
+    }
+  }
+
+  // ---- archive ---------------------------------------------------------------------
+
+  // One transaction per report: on disk when this returns. A bad sample is
+  // dropped and counted, not allowed to lose the rest of its report.
+  private archiveSamples(r: MessageOf<typeof umbra.core.v1.TelemetryReport>): void {
+    if (!this.archive) return;
+    const batch: SampleInput[] = [];
+    for (const s of r.samples) {
+      const v = s.value;
+      const value = v?.kind === "boolValue" ? v.boolValue : v?.kind === "intValue" ? v.intValue : v?.kind === "floatValue" ? v.floatValue : v?.kind === "stringValue" ? v.stringValue : undefined;
+      const sample = { service: r.service, name: s.name, tNs: r.missionTimeNs, value };
+      try {
+        validateSample(sample);
+        batch.push(sample as SampleInput);
+      } catch {
+        this.archiveRejected++;
+      }
+    }
+    if (batch.length) this.archiveCall(() => this.archive!.appendSamples(batch));
+  }
+
+  private archiveEvent(e: MessageOf<typeof umbra.core.v1.Event>): void {
+    if (!this.archive) return;
+    const severity = (["info", "info", "low", "medium", "high"] as const)[e.severity] ?? "low";
+    this.archiveCall(() =>
+      this.archive!.appendEvents([{ tNs: e.missionTimeNs, service: e.service, id: e.id, name: e.name || "unnamed", severity, message: e.message, args: { ...e.args } }]),
+    );
+  }
+
+  private archiveVerification(f: InFlight, stage: VerificationStage, success: boolean, code: FailureCode, detail: string, now: bigint): void {
+    if (!this.archive || f.id <= 0) return;
+    this.archiveCall(() =>
+      this.archive!.appendVerifications([
+        { tNs: now, commandId: f.id, apid: f.tc.apid, sequenceCount: f.tc.sequenceCount, stage: STAGE_NAMES[stage]!, success, code: success ? null : code, detail },
+      ]),
+    );
+  }
+
+  private archiveCall(write: () => void): void {
+    try {
+      write();
+    } catch (err) {
+      this.archiveRejected++;
+      this.log.warn({ err }, "archive refused a write");
     }
   }
 

@@ -100,3 +100,24 @@ describe("TTC telemetry: event-action (ST[19])", () => {
     expect(s.stages(COUNTER, seq)).toEqual(["acceptance:ok", "start:ok", "completion:ok"]);
   });
 });
+
+describe("TTC telemetry: archive", () => {
+  it("archives every sample, event and verification stage, queryable by time range", async () => {
+    const s = await stack();
+    const t0 = s.clock.nowTaiNs();
+    await s.send(s.ground.setParameters(COUNTER, [{ name: "limit", value: 5n }]));
+    await s.send(add(s, 10n));
+    await s.clock.advance(5_000);
+    await s.settle();
+    const t1 = s.clock.nowTaiNs();
+    const series = s.archive.samples("counter", "count", t0, t1);
+    expect(series.length).toBeGreaterThanOrEqual(6);
+    expect(series.values.at(-1)).toBe(10n);
+    const events = s.archive.events({ fromNs: t0, toNs: t1, service: "counter" });
+    expect(events.map((e) => e.name)).toContain("limitExceeded");
+    const stages = s.archive.verifications({ fromNs: t0, toNs: t1 }).map((v) => `${v.stage}:${v.success}`);
+    expect(stages).toEqual(expect.arrayContaining(["acceptance:true", "start:true", "completion:true"]));
+    // Nothing before t0 or after t1.
+    expect(s.archive.samples("counter", "count", t1 + 1n, t1 + 1_000_000_000n).length).toBe(0);
+  });
+});

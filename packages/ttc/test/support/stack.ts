@@ -15,6 +15,7 @@ import { CommandHistory } from "../../src/store/command-history.js";
 import { ScheduleStore } from "../../src/store/schedule-store.js";
 import { SecurityState } from "../../src/security-state.js";
 import { ContactPlan, DownlinkQueue } from "../../src/downlink/index.js";
+import { openArchive, type Archive } from "../../src/archive/index.js";
 
 export const KEY1 = new Uint8Array(32).map((_, i) => i);
 export const KEY2 = new Uint8Array(32).map((_, i) => 255 - i);
@@ -56,6 +57,7 @@ export interface Stack {
   bus: Bus;
   clock: SimClock;
   ttc: TtcService;
+  archive: Archive;
   counter: CounterService;
   probe: Probe;
   keys: KeyStore;
@@ -117,7 +119,8 @@ export async function startStack(options: { dbPath?: string; clock?: SimClock; k
   await counter.start();
   await probe.start();
   const downlink = { queue: new DownlinkQueue(db), plan: new ContactPlan(db) };
-  const ttc = new TtcService({ bus, clock }, { keys, history: new CommandHistory(db), schedule: new ScheduleStore(db), security: new SecurityState(db), downlink });
+  const archive = openArchive(dbPath.replace(/\.db$/, "") + "-archive.db");
+  const ttc = new TtcService({ bus, clock }, { keys, history: new CommandHistory(db), schedule: new ScheduleStore(db), security: new SecurityState(db), downlink, archive });
   await ttc.start();
   const settle = async () => {
     for (let i = 0; i < 3; i++) {
@@ -132,6 +135,7 @@ export async function startStack(options: { dbPath?: string; clock?: SimClock; k
     bus,
     clock,
     ttc,
+    archive,
     counter,
     probe,
     keys,
@@ -157,6 +161,7 @@ export async function startStack(options: { dbPath?: string; clock?: SimClock; k
       await probe.stop();
       bus.close();
       db.close();
+      archive.close();
     },
   };
 }
