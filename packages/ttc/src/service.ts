@@ -73,6 +73,7 @@ export const TTC_APID = 0x010;
 const HOUSEKEEPING_TICK_MS = 100;
 const TELEMETRY_SERVICES = new Set([3, 5, 12, 19]);
 const DOWNLINK_TICK_MS = 1_000;
+const RETENTION_CHECK_MS = 60_000;
 
 export const ttcSpec = defineService({
   name: "ttc",
@@ -106,6 +107,7 @@ export const ttcSpec = defineService({
     scheduled: { type: "int", description: "Activities waiting in the time-tagged schedule" },
   },
   events: {
+    archiveTrimmed: { id: 7, severity: "low", description: "The archive dropped rows to stay within its age or size limit" },
     securityRejected: { id: 1, severity: "high", description: "A telecommand failed authentication; it was not executed" },
     criticalArmed: { id: 2, severity: "info", description: "A critical command was armed" },
     criticalFired: { id: 3, severity: "medium", description: "A critical command was accepted for execution; its arm is used up" },
@@ -118,6 +120,8 @@ export const ttcSpec = defineService({
     commandTimeoutMs: { type: "int", default: 10_000, min: 100, max: 600_000, unit: "ms", description: "Time a service has to complete a command" },
     lateToleranceMs: { type: "int", default: 60_000, min: 0, max: 86_400_000, unit: "ms", description: "A time-tagged command missed while down runs late if within this; otherwise it is rejected" },
     scheduleCheckMs: { type: "int", default: 1_000, min: 100, max: 60_000, unit: "ms", description: "How often the schedule is checked for due activities" },
+    archiveMaxAgeHours: { type: "int", default: 24 * 30, min: 1, max: 24 * 3650, unit: "h", description: "Archive rows older than this are dropped" },
+    archiveMaxMiB: { type: "int", default: 1024, min: 1, max: 1_048_576, unit: "MiB", description: "Above this size the archive drops its oldest, lowest-priority rows first" },
     linkBytesPerSecond: { type: "int", default: 12_500, min: 100, max: 100_000_000, unit: "B/s", description: "Downlink rate while a station is in view (HIL contacts)" },
   },
 });
@@ -238,6 +242,7 @@ export class TtcService extends Service<typeof ttcSpec> {
       }),
     );
     this.every(HOUSEKEEPING_TICK_MS, () => this.telemetryFunctions.tick());
+    if (this.archive) this.every(RETENTION_CHECK_MS, () => this.trimArchive());
     if (this.downlink) {
       const downlink = this.downlink;
       // A station in view in the HIL environment is a contact (an uplinked plan covers the rest).
@@ -773,6 +778,19 @@ export class TtcService extends Service<typeof ttcSpec> {
         { tNs: now, commandId: f.id, apid: f.tc.apid, sequenceCount: f.tc.sequenceCount, stage: STAGE_NAMES[stage]!, success, code: success ? null : code, detail },
       ]),
     );
+  }
+
+  private trimArchive(): void {
+    const archive = this.archive;
+    if (!archive) return;
+    const r = archive.applyRetention({
+      nowNs: this.clock.nowTaiNs(),
+      maxAgeNs: BigInt(this.parameters.get("archiveMaxAgeHours")) * 3_600_000_000_000n,
+      maxBytes: this.parameters.get("archiveMaxMiB") * 1024 * 1024,
+    });
+    const counts = Object.entries(r.dropped).map(([cls, d]) => [cls, d.byAge + d.bySize] as const);
+    const dropped = counts.reduce((a, [, n]) => a + n, 0);
+    if (dropped > 0) this.event("archiveTrimmed", `archive dropped ${dropped} row(s)`, Object.fromEntries(counts.map(([k, n]) => [k, String(n)])));
   }
 
   private archiveCall(write: () => void): void {

@@ -121,3 +121,18 @@ describe("TTC telemetry: archive", () => {
     expect(s.archive.samples("counter", "count", t1 + 1n, t1 + 1_000_000_000n).length).toBe(0);
   });
 });
+
+describe("TTC telemetry: archive retention", () => {
+  it("drops rows older than the age limit on its own schedule and says so", async () => {
+    const s = await stack();
+    await s.send(s.ground.setParameters(TTC_APID, [{ name: "archiveMaxAgeHours", value: 1n }]));
+    const t0 = s.clock.nowTaiNs();
+    await s.clock.advance(10_000);
+    await s.settle();
+    expect(s.archive.samples("counter", "count", t0, t0 + 20_000_000_000n).length).toBeGreaterThan(0);
+    for (let i = 0; i < 65; i++) await s.clock.advance(60_000);
+    await s.settle();
+    expect(s.archive.samples("counter", "count", t0, t0 + 20_000_000_000n).length).toBe(0);
+    expect(s.events.some((e) => e.name === "archiveTrimmed")).toBe(true);
+  });
+});
