@@ -82,6 +82,9 @@ export class HilRun {
   private minSoc = 100;
   private maxDie = Number.NEGATIVE_INFINITY;
   private readonly pending: Promise<unknown>[] = [];
+  private stationsInView: string[] = [];
+  private downlinkedPackets = 0;
+  private downlinkedBytes = 0;
   /** Processes stopped by a hang fault; all are resumed when the run ends, however it ends. */
   private readonly hung = new Set<number>();
 
@@ -127,6 +130,7 @@ export class HilRun {
       await this.clock.advance(stepMs);
       const demand = this.payloadDemandW();
       const env = this.environment.step(s.step, demand, exposedBits);
+      this.stationsInView = env.stationsInView;
       this.hardware.expireFaults(env.elapsedS);
       while (nextFault < schedule.length && schedule[nextFault]!.at <= env.elapsedS) this.inject(schedule[nextFault++]!, env);
       while (replay && nextReplay < replay.steps.length && replay.steps[nextReplay]!.elapsedS <= env.elapsedS) this.apply(env, replay.steps[nextReplay++]!.action, "replay");
@@ -225,6 +229,19 @@ export class HilRun {
         return { armed: w.armed, timeoutS: w.timeoutS, lastKickNs: w.lastKickNs, expirations: w.expirations };
       },
       { target: HIL_NODE },
+    );
+    // The space-to-ground radio: the TTC's downlink asks it to send packets; they
+    // reach the ground only while a station is in view, and the link confirms them.
+    bus.serve(
+      umbra.ttc.v1.TransmitPackets,
+      umbra.ttc.v1.TransmitResult,
+      (req) => {
+        if (this.stationsInView.length === 0) return { confirmed: false, detail: "no ground station in view" };
+        this.downlinkedPackets += req.packets.length;
+        this.downlinkedBytes += req.packets.reduce((a, p) => a + p.length, 0);
+        return { confirmed: true, detail: `received at ${this.stationsInView.join(", ")}` };
+      },
+      { target: "downlink" },
     );
     bus.serve(
       umbra.hil.v1.PowerCycle,
@@ -618,6 +635,8 @@ export class HilRun {
         watchdogResets: this.watchdogResets,
         doseKrad: +(series.doseKrad.at(-1) ?? 0).toFixed(4),
         faultsRecorded: this.faults.length,
+        downlinkedPackets: this.downlinkedPackets,
+        downlinkedBytes: this.downlinkedBytes,
       },
       run: { wallSeconds, simulatedToWallRatio: end / Math.max(wallSeconds, 1e-6), node: process.version },
     };

@@ -274,3 +274,24 @@ describe("a run always ends cleanly", () => {
     expect(readFileSync(`/proc/${victim.pid}/stat`, "utf8").split(" ")[2]).not.toBe("T");
   });
 });
+
+describe("HIL radio", () => {
+  it("confirms downlinked packets only while a ground station is in view, and counts them", async () => {
+    const run = new HilRun({ scenario: scenario({ duration: "3h" }) });
+    const outcomes: boolean[] = [];
+    let inView = false;
+    run.bus.subscribe(umbra.hil.v1.EnvironmentSample, (e) => {
+      inView = (e.orbit?.stationsInView.length ?? 0) > 0;
+      void run.bus
+        .request(umbra.ttc.v1.TransmitPackets, { packets: [new Uint8Array(100)] }, umbra.ttc.v1.TransmitResult, { target: "downlink" })
+        .then((r) => {
+          expect(r.confirmed).toBe(inView);
+          outcomes.push(r.confirmed);
+        });
+    });
+    const r = await run.run();
+    expect(outcomes.filter(Boolean).length).toBe(r.summary["downlinkedPackets"]);
+    expect(r.summary["downlinkedPackets"] as number).toBeGreaterThan(0);
+    expect(outcomes.some((o) => !o)).toBe(true);
+  });
+});

@@ -419,7 +419,7 @@ export class TtcService extends Service<typeof ttcSpec> {
         return;
       }
     }
-    this.accept(tc, header, link, packet, now);
+    this.accept(tc, header, link, packet, now, trusted !== undefined);
   }
 
   private securityRejected(link: string, detail: string, reason: string, apid: number, packet: Uint8Array): void {
@@ -429,7 +429,12 @@ export class TtcService extends Service<typeof ttcSpec> {
     this.event("securityRejected", `telecommand on ${link} rejected: ${detail}`, { link, reason, spi: String(spi) });
   }
 
-  private accept(tc: SecureTc, header: Uint8Array, link: string, packet: Uint8Array, now: bigint): void {
+  /**
+   * `stored`: a command authenticated when it was stored (a schedule activity,
+   * an event-action). It runs each time it is due, so the duplicate rule, which
+   * guards the uplink against repeats, does not apply to it.
+   */
+  private accept(tc: SecureTc, header: Uint8Array, link: string, packet: Uint8Array, now: bigint, stored = false): void {
     const record = {
       receivedNs: now,
       link,
@@ -445,7 +450,7 @@ export class TtcService extends Service<typeof ttcSpec> {
     let duplicate = false;
     try {
       // On disk before anything is acknowledged; the store refuses a repeat inside its window.
-      id = this.history.received(record);
+      id = this.history.received(record, { deduplicate: !stored });
     } catch (err) {
       if (!(err instanceof DuplicateRequestError)) throw err;
       duplicate = true;

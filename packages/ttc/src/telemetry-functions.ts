@@ -45,7 +45,12 @@ export interface TelemetryHooks {
   monotonicMs(): number;
 }
 
-const MAX_ACTION_DEPTH = 4;
+/**
+ * An event-action fires at most once per this long (mission time). Events
+ * come back over the bus after the action's command has been dispatched, so a
+ * nesting count cannot see a loop; a minimum interval bounds one instead.
+ */
+export const EVENT_ACTION_MIN_INTERVAL_NS = 1_000_000_000n;
 
 export class TelemetryFunctions {
   readonly housekeeping: HousekeepingTable;
@@ -54,8 +59,10 @@ export class TelemetryFunctions {
   readonly actions: EventActionTable;
   private nextPmonId = 0x8000; // ids from 0x8000 up are seeded from declarations
   private readonly seeded = new Set<string>();
-  /** Event-actions currently running, so an action that raises its own event cannot loop. */
-  private actionDepth = 0;
+  /** When each (service, event) last fired its actions. */
+  private readonly lastFired = new Map<string, bigint>();
+  /** Actions skipped because their event came again within the minimum interval. */
+  suppressedActions = 0;
 
   constructor(private readonly hooks: TelemetryHooks) {
     const lookup: TelemetryLookup = {
@@ -97,16 +104,18 @@ export class TelemetryFunctions {
       const r = eventReport(event);
       if (r.ok) this.hooks.emitTm(5, r.value.subtype, r.value.data);
     }
-    // An action's own command may raise events; past a few levels deep it is a loop, not a chain.
-    if (this.actionDepth >= MAX_ACTION_DEPTH) return;
-    for (const packet of this.actions.onEvent(event.service, event.id)) {
-      this.actionDepth++;
-      try {
-        this.hooks.dispatchStored(packet, `event-action:${event.service}/${event.id}`);
-      } finally {
-        this.actionDepth--;
-      }
+    const packets = this.actions.onEvent(event.service, event.id);
+    if (packets.length === 0) return;
+    const key = `${event.service}/${event.id}`;
+    const now = this.hooks.nowNs();
+    const last = this.lastFired.get(key);
+    // An action whose command raises its own event again would loop: one firing per interval at most.
+    if (last !== undefined && now - last < EVENT_ACTION_MIN_INTERVAL_NS) {
+      this.suppressedActions += packets.length;
+      return;
     }
+    this.lastFired.set(key, now);
+    for (const packet of packets) this.hooks.dispatchStored(packet, `event-action:${key}`);
   }
 
   /** Sends the housekeeping reports that are due. */

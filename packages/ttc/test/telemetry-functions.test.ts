@@ -136,3 +136,21 @@ describe("TTC telemetry: archive retention", () => {
     expect(s.events.some((e) => e.name === "archiveTrimmed")).toBe(true);
   });
 });
+
+describe("TTC telemetry: event-action repeats and loops", () => {
+  it("fires every time its event comes (stored commands are not uplink duplicates), but at most once per second", async () => {
+    const s = await stack();
+    const action = add(s, -100n);
+    await s.send(s.ground.tc(TTC_APID, 19, 1, encodeEventActions([{ service: "counter", eventId: 1, action }])));
+    await s.send(s.ground.tc(TTC_APID, 19, 4, encodeEventRefs([{ service: "counter", eventId: 1 }])));
+    await s.send(s.ground.setParameters(COUNTER, [{ name: "limit", value: 10n }]));
+    await s.send(add(s, 20n)); // crosses the limit: action runs, count 20 - 100 = -80
+    await s.clock.advance(2_000);
+    await s.send(add(s, 200n)); // 120: crosses again, a second later: runs again
+    expect(s.counter.value).toBe(20);
+    // Crossing again within the second: the action is held back (a loop guard), the event still reported.
+    await s.send(add(s, -200n), add(s, 200n));
+    expect(s.counter.value).toBe(20);
+    expect(s.ttc.telemetryFunctions.suppressedActions).toBe(1);
+  });
+});
