@@ -1,72 +1,21 @@
-import { execFileSync, spawn } from "node:child_process";
-import { existsSync, readdirSync, statSync } from "node:fs";
-import { createRequire } from "node:module";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
 import { openArchive } from "../../src/archive/index.js";
+import { ensureDistCurrent, runAndKill } from "../support/crash.js";
 import { tempDir } from "./support.js";
 
-const packageDir = fileURLToPath(new URL("../..", import.meta.url));
 const fixture = fileURLToPath(new URL("./fixtures/archive-writer.mjs", import.meta.url));
 const newDir = tempDir();
 const T0 = 2_200_000_000_000_000_000n;
 const PARAMS = 40;
 const INT64_MAX = (1n << 63n) - 1n;
 
-/** The fixture runs the compiled archive (which uses the store's modules): dist must not be older than src. */
-function distIsCurrent(): boolean {
-  return ["archive", "store"].every((sub) => {
-    const srcDir = join(packageDir, "src", sub);
-    const distDir = join(packageDir, "dist", sub);
-    return readdirSync(srcDir)
-      .filter((f) => f.endsWith(".ts"))
-      .every((f) => {
-        const js = join(distDir, f.replace(/\.ts$/, ".js"));
-        return existsSync(js) && statSync(js).mtimeMs >= statSync(join(srcDir, f)).mtimeMs;
-      });
-  });
-}
-
-function runAndKill(dbPath: string, run: number, killAfterMs: number): Promise<number[]> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [fixture, dbPath, String(run)], { stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    let err = "";
-    let timer: NodeJS.Timeout | undefined;
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
-      out += chunk;
-      if (timer === undefined && out.startsWith("ready\n")) timer = setTimeout(() => child.kill("SIGKILL"), killAfterMs);
-    });
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (err += chunk));
-    child.on("error", reject);
-    child.on("exit", (code, signal) => {
-      if (timer !== undefined) clearTimeout(timer);
-      if (signal !== "SIGKILL") {
-        reject(new Error(`archive writer exited on its own (code ${code}, signal ${signal}): ${err}`));
-        return;
-      }
-      // Only complete lines count: a line cut by the kill was never acknowledged.
-      const lines = out.split("\n").slice(0, -1);
-      resolve(lines.filter((l) => l.startsWith("ack ")).map((l) => Number(l.slice(4))));
-    });
-  });
-}
-
 const timeOf = (batchNo: number) => T0 + BigInt(batchNo) * 1000n;
 
 describe("crash safety", () => {
-  beforeAll(() => {
-    if (distIsCurrent()) return;
-    const tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc");
-    try {
-      execFileSync(process.execPath, [tsc, "-b", packageDir], { stdio: "pipe", timeout: 120_000 });
-    } catch (error) {
-      // Errors elsewhere in the package may fail the build while still emitting the archive.
-      if (!distIsCurrent()) throw new Error(`packages/ttc/dist is out of date and tsc -b failed: ${String((error as { stdout?: unknown }).stdout ?? error)}`);
-    }
-    if (!distIsCurrent()) throw new Error("packages/ttc/dist/archive is out of date: run `npx tsc -b packages/ttc`");
-  }, 120_000);
+  // The fixture runs the compiled archive (which uses the store's modules): dist must not be older than src.
+  beforeAll(() => ensureDistCurrent(["archive", "store"]), 120_000);
 
   it("every acknowledged batch survives SIGKILL at random moments, whole, and the file stays sound", async () => {
     const dbPath = join(newDir(), "archive.db");
@@ -74,7 +23,8 @@ describe("crash safety", () => {
     const runs = 10;
     for (let run = 1; run <= runs; run++) {
       const killAfterMs = 30 + Math.floor(Math.random() * 400);
-      acked.push(...(await runAndKill(dbPath, run, killAfterMs)));
+      const lines = await runAndKill(fixture, [dbPath, String(run)], killAfterMs, "ready\n");
+      acked.push(...lines.filter((l) => l.startsWith("ack ")).map((l) => Number(l.slice(4))));
 
       const archive = openArchive(dbPath);
       try {

@@ -1,28 +1,13 @@
-import { execFileSync, spawn } from "node:child_process";
-import { existsSync, readdirSync, statSync } from "node:fs";
-import { createRequire } from "node:module";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
 import { DOWNLINK_PRIORITIES, DownlinkQueue } from "../../src/downlink/index.js";
 import { checkIntegrity } from "../../src/store/database.js";
+import { ensureDistCurrent, runAndKill } from "../support/crash.js";
 import { tempDir } from "./support.js";
 
-const packageDir = fileURLToPath(new URL("../..", import.meta.url));
 const fixture = fileURLToPath(new URL("./fixtures/downlink-writer.mjs", import.meta.url));
 const newDir = tempDir();
-
-/** The fixture runs the compiled queue: make sure dist/downlink is not older than src/downlink. */
-function distIsCurrent(): boolean {
-  const srcDir = join(packageDir, "src", "downlink");
-  const distDir = join(packageDir, "dist", "downlink");
-  return readdirSync(srcDir)
-    .filter((f) => f.endsWith(".ts"))
-    .every((f) => {
-      const js = join(distDir, f.replace(/\.ts$/, ".js"));
-      return existsSync(js) && statSync(js).mtimeMs >= statSync(join(srcDir, f)).mtimeMs;
-    });
-}
 
 interface Acked {
   enqueued: number[];
@@ -31,57 +16,26 @@ interface Acked {
   confirmed: Set<number>;
 }
 
-function runAndKill(dbPath: string, run: number, killAfterMs: number, acked: Acked): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [fixture, dbPath, String(run)], { stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    let err = "";
-    let timer: NodeJS.Timeout | undefined;
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
-      out += chunk;
-      if (timer === undefined && out.startsWith("ready ")) timer = setTimeout(() => child.kill("SIGKILL"), killAfterMs);
-    });
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (err += chunk));
-    child.on("error", reject);
-    child.on("exit", (code, signal) => {
-      if (timer !== undefined) clearTimeout(timer);
-      if (signal !== "SIGKILL") {
-        reject(new Error(`downlink writer exited on its own (code ${code}, signal ${signal}): ${err}`));
-        return;
-      }
-      // Only complete lines count: a line cut by the kill was never acknowledged.
-      for (const line of out.split("\n").slice(0, -1)) {
-        const [kind, a, b] = line.split(" ");
-        if (kind === "enq") acked.enqueued.push(Number(a));
-        else if (kind === "lease") acked.leases.set(Number(a), b!.split(",").map(Number));
-        else if (kind === "conf") for (const id of acked.leases.get(Number(a))!) acked.confirmed.add(id);
-      }
-      resolve();
-    });
-  });
+/** Records the complete lines of one killed run in `acked`. */
+function record(lines: string[], acked: Acked): void {
+  for (const line of lines) {
+    const [kind, a, b] = line.split(" ");
+    if (kind === "enq") acked.enqueued.push(Number(a));
+    else if (kind === "lease") acked.leases.set(Number(a), b!.split(",").map(Number));
+    else if (kind === "conf") for (const id of acked.leases.get(Number(a))!) acked.confirmed.add(id);
+  }
 }
 
 describe("downlink crash safety", () => {
-  beforeAll(() => {
-    if (distIsCurrent()) return;
-    const tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc");
-    try {
-      execFileSync(process.execPath, [tsc, "-b", packageDir], { stdio: "pipe", timeout: 120_000 });
-    } catch (error) {
-      // Errors elsewhere in the package may fail the build while still emitting the downlink code.
-      if (!distIsCurrent()) {
-        throw new Error(`packages/ttc/dist/downlink is out of date and tsc -b failed: ${String((error as { stdout?: unknown }).stdout ?? error)}`);
-      }
-    }
-    if (!distIsCurrent()) throw new Error("packages/ttc/dist/downlink is out of date: run `npx tsc -b packages/ttc`");
-  }, 120_000);
+  // The fixture runs the compiled queue: dist/downlink must not be older than src/downlink.
+  beforeAll(() => ensureDistCurrent(["downlink"]), 120_000);
 
   it("after SIGKILL at random moments: every acknowledged packet is queued or confirmed, nothing stays in flight, order and counters hold", async () => {
     const dbPath = join(newDir(), "downlink.db");
     const acked: Acked = { enqueued: [], leases: new Map(), confirmed: new Set() };
     const runs = 8;
     for (let run = 1; run <= runs; run++) {
-      await runAndKill(dbPath, run, 20 + Math.floor(Math.random() * 250), acked);
+      record(await runAndKill(fixture, [dbPath, String(run)], 20 + Math.floor(Math.random() * 250), "ready "), acked);
     }
     expect(acked.enqueued.length).toBeGreaterThan(runs);
     expect(acked.confirmed.size).toBeGreaterThan(0);

@@ -1,70 +1,17 @@
-import { spawn, execFileSync } from "node:child_process";
-import { existsSync, readdirSync, statSync } from "node:fs";
-import { createRequire } from "node:module";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
 import { CommandHistory } from "../../src/store/command-history.js";
 import { checkIntegrity, openTtcDatabase } from "../../src/store/database.js";
+import { ensureDistCurrent, runAndKill } from "../support/crash.js";
 import { tempDir } from "./support.js";
 
-const packageDir = fileURLToPath(new URL("../..", import.meta.url));
 const fixture = fileURLToPath(new URL("./fixtures/crash-writer.mjs", import.meta.url));
 const newDir = tempDir();
 
-/** The fixture runs the compiled store: make sure dist/store is not older than src/store. */
-function distIsCurrent(): boolean {
-  const srcDir = join(packageDir, "src", "store");
-  const distDir = join(packageDir, "dist", "store");
-  return readdirSync(srcDir)
-    .filter((f) => f.endsWith(".ts"))
-    .every((f) => {
-      const js = join(distDir, f.replace(/\.ts$/, ".js"));
-      return existsSync(js) && statSync(js).mtimeMs >= statSync(join(srcDir, f)).mtimeMs;
-    });
-}
-
-interface KilledRun {
-  acked: number[];
-}
-
-function runAndKill(dbPath: string, run: number, killAfterMs: number): Promise<KilledRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [fixture, dbPath, String(run)], { stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    let err = "";
-    let timer: NodeJS.Timeout | undefined;
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
-      out += chunk;
-      if (timer === undefined && out.startsWith("ready\n")) timer = setTimeout(() => child.kill("SIGKILL"), killAfterMs);
-    });
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (err += chunk));
-    child.on("error", reject);
-    child.on("exit", (code, signal) => {
-      if (timer !== undefined) clearTimeout(timer);
-      if (signal !== "SIGKILL") {
-        reject(new Error(`crash writer exited on its own (code ${code}, signal ${signal}): ${err}`));
-        return;
-      }
-      // Only complete lines count: a line cut by the kill was never acknowledged.
-      const lines = out.split("\n").slice(0, -1);
-      resolve({ acked: lines.filter((l) => l.startsWith("ack ")).map((l) => Number(l.slice(4))) });
-    });
-  });
-}
-
 describe("crash safety", () => {
-  beforeAll(() => {
-    if (distIsCurrent()) return;
-    const tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc");
-    try {
-      execFileSync(process.execPath, [tsc, "-b", packageDir], { stdio: "pipe", timeout: 120_000 });
-    } catch (error) {
-      // Errors elsewhere in the package may fail the build while still emitting the store.
-      if (!distIsCurrent()) throw new Error(`packages/ttc/dist/store is out of date and tsc -b failed: ${String((error as { stdout?: unknown }).stdout ?? error)}`);
-    }
-    if (!distIsCurrent()) throw new Error("packages/ttc/dist/store is out of date: run `npx tsc -b packages/ttc`");
-  }, 120_000);
+  // The fixture runs the compiled store: dist/store must not be older than src/store.
+  beforeAll(() => ensureDistCurrent(["store"]), 120_000);
 
   it("every acknowledged command survives SIGKILL at random moments, and the database stays sound", async () => {
     const dbPath = join(newDir(), "crash.db");
@@ -72,8 +19,8 @@ describe("crash safety", () => {
     const runs = 10;
     for (let run = 1; run <= runs; run++) {
       const killAfterMs = 20 + Math.floor(Math.random() * 280);
-      const result = await runAndKill(dbPath, run, killAfterMs);
-      acked.push(...result.acked);
+      const lines = await runAndKill(fixture, [dbPath, String(run)], killAfterMs, "ready\n");
+      acked.push(...lines.filter((l) => l.startsWith("ack ")).map((l) => Number(l.slice(4))));
     }
     expect(acked.length).toBeGreaterThan(runs);
 
