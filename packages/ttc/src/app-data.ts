@@ -4,6 +4,7 @@
 // the tests). Layouts are in docs/icd.md.
 import type { CucFormat, CucTime } from "@umbra/ccsds";
 import { decodeCuc, encodeCuc, cucOctets } from "@umbra/ccsds";
+import { Reader } from "./telemetry/wire.js";
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; field: string; reason: string };
 
@@ -11,31 +12,10 @@ const fail = (field: string, reason: string): { ok: false; field: string; reason
 const MAX_NAME = 64;
 const NAME = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
 
-class Reader {
-  p = 0;
-  constructor(readonly b: Uint8Array) {}
-  get left(): number {
-    return this.b.length - this.p;
-  }
-  u8(): number | undefined {
-    return this.left >= 1 ? this.b[this.p++] : undefined;
-  }
-  u16(): number | undefined {
-    if (this.left < 2) return undefined;
-    const v = (this.b[this.p]! << 8) | this.b[this.p + 1]!;
-    this.p += 2;
-    return v;
-  }
-  bytes(n: number): Uint8Array | undefined {
-    if (this.left < n) return undefined;
-    const v = this.b.subarray(this.p, this.p + n);
-    this.p += n;
-    return v;
-  }
-  ascii(n: number): string | undefined {
-    const v = this.bytes(n);
-    return v === undefined ? undefined : Buffer.from(v).toString("latin1");
-  }
+/** Reads ASCII names; the shared cursor does the rest. */
+function ascii(r: Reader, n: number): string | undefined {
+  const v = r.bytes(n);
+  return v === undefined ? undefined : Buffer.from(v).toString("latin1");
 }
 
 function asciiName(field: string, s: string): Uint8Array {
@@ -61,7 +41,7 @@ export function decodeFunctionCall(data: Uint8Array): Parsed<FunctionCall> {
   const n = r.u8();
   if (n === undefined) return fail("function", "missing");
   if (n === 0 || n > MAX_NAME) return fail("function", `name length ${n} is not 1..${MAX_NAME}`);
-  const name = r.ascii(n);
+  const name = ascii(r, n);
   if (name === undefined) return fail("function", `name of ${n} bytes runs past the end`);
   if (!NAME.test(name)) return fail("function", "name is not a letter followed by letters, digits or _");
   return { ok: true, value: { name, args: data.subarray(r.p) } };
@@ -95,7 +75,7 @@ export function decodeParameterNames(data: Uint8Array): Parsed<string[]> {
   for (let i = 0; i < count; i++) {
     const n = r.u8();
     if (n === undefined || n === 0 || n > MAX_NAME) return fail(`names[${i}]`, "bad length");
-    const name = r.ascii(n);
+    const name = ascii(r, n);
     if (name === undefined) return fail(`names[${i}]`, "runs past the end");
     if (!NAME.test(name)) return fail(`names[${i}]`, "not a name");
     names.push(name);
@@ -140,7 +120,7 @@ export function decodeParameterValues(data: Uint8Array): Parsed<{ name: string; 
   for (let i = 0; i < count; i++) {
     const n = r.u8();
     if (n === undefined || n === 0 || n > MAX_NAME) return fail(`values[${i}].name`, "bad length");
-    const name = r.ascii(n);
+    const name = ascii(r, n);
     if (name === undefined || !NAME.test(name)) return fail(`values[${i}].name`, "not a name");
     const type = r.u8();
     let value: ParamValue;
