@@ -79,3 +79,36 @@ async function stack() {
   stacks.push(s);
   return s;
 }
+
+describe("TTC downlink by telecommand", () => {
+  it("follows an uplinked contact plan, and retrieves a time range again on request", async () => {
+    const s = await stack();
+    const link = radio(s);
+    const now = s.clock.nowTaiNs();
+    // A window from +10 s to +20 s at 100 kB/s; no HIL contact at all.
+    await s.send(
+      s.ground.perform(TTC_APID, "setContacts", umbra.ttc.v1.ContactSchedule, {
+        windows: [{ startNs: now + 10_000_000_000n, endNs: now + 20_000_000_000n, bytesPerSecond: 100_000, station: "Svalbard" }],
+      }),
+    );
+    expect(s.verifications.at(-1)).toMatchObject({ success: true, detail: "1 contact window(s) planned" });
+    await s.clock.advance(5_000);
+    await s.settle();
+    expect(link.sent).toHaveLength(0);
+    await s.clock.advance(10_000);
+    await s.settle();
+    const first = link.sent.length;
+    expect(first).toBeGreaterThan(0);
+    // A bad plan is refused, changing nothing.
+    await s.send(
+      s.ground.perform(TTC_APID, "setContacts", umbra.ttc.v1.ContactSchedule, {
+        windows: [{ startNs: now + 90_000_000_000n, endNs: now + 80_000_000_000n, bytesPerSecond: 1000, station: "x" }],
+      }),
+    );
+    expect(s.verifications.at(-1)).toMatchObject({ success: false, code: umbra.ttc.v1.FailureCode.FAILURE_BAD_ARGUMENT });
+    // Everything sent in the window is queued again by a retrieval of that range.
+    await s.send(s.ground.perform(TTC_APID, "retrieve", umbra.ttc.v1.RetrieveRange, { fromNs: now, toNs: now + 6_000_000_000n, apid: 0 }));
+    expect(s.verifications.at(-1)!.detail).toMatch(/^\d+ packet\(s\) queued again$/);
+    expect(Number(/^(\d+)/.exec(s.verifications.at(-1)!.detail)![1])).toBeGreaterThan(0);
+  });
+});
