@@ -53,7 +53,7 @@ import {
   type ParamValue,
 } from "./app-data.js";
 import { ArmTable } from "./critical.js";
-import { Failure } from "./failure.js";
+import { Failure, FailureCode } from "./failure.js";
 import { TelemetryFunctions } from "./telemetry-functions.js";
 import { MissionDictionary, type CommandEntry } from "./dictionary.js";
 import type { CommandHistory } from "./store/command-history.js";
@@ -63,9 +63,8 @@ import { validateSample, type Archive, type SampleInput } from "./archive/index.
 import { DownlinkPacer, type ContactPlan, type DownlinkPacket, type DownlinkPriority, type DownlinkQueue } from "./downlink/index.js";
 import type { ScheduleStore } from "./store/schedule-store.js";
 
-const { FailureCode, VerificationStage } = umbra.ttc.v1;
+const { VerificationStage } = umbra.ttc.v1;
 const { CommandStatus } = umbra.core.v1;
-type FailureCode = umbra.ttc.v1.FailureCode;
 type VerificationStage = umbra.ttc.v1.VerificationStage;
 
 export const TTC_APID = 0x010;
@@ -368,12 +367,7 @@ export class TtcService extends Service<typeof ttcSpec> {
       const auth = authenticateTc(packet, this.keys, this.antiReplay);
       if (!auth.ok) {
         const e = auth.error;
-        const code =
-          e.reason === "bad-crc"
-            ? FailureCode.FAILURE_BAD_CRC
-            : e.reason === "truncated" || e.reason === "malformed"
-              ? FailureCode.FAILURE_BAD_LENGTH
-              : FailureCode.FAILURE_AUTHENTICATION;
+        const code = e.reason === "bad-crc" ? FailureCode.FAILURE_BAD_CRC : isSecurityFailure(e.reason) ? FailureCode.FAILURE_AUTHENTICATION : FailureCode.FAILURE_BAD_LENGTH;
         const apid = primary.ok ? primary.value.apid : TTC_APID;
         const detail = `${e.field}: ${e.reason}${e.detail ? ` (${e.detail})` : ""}`;
         if (code === FailureCode.FAILURE_AUTHENTICATION) this.securityRejected(link, detail, e.reason, apid, packet);
@@ -600,14 +594,8 @@ export class TtcService extends Service<typeof ttcSpec> {
         f.command = "insert-activities";
         // Each activity is a whole TC: it must authenticate now, when it is uplinked.
         const checked = items.value.map((it, i) => {
-          const auth = authenticateTc(it.packet, this.keys, this.antiReplay);
-          if (!auth.ok) {
-            const reason = `activities[${i}]: ${auth.error.field}: ${auth.error.reason}`;
-            if (auth.error.reason !== "truncated" && auth.error.reason !== "malformed" && auth.error.reason !== "bad-crc") this.securityRejected("schedule", reason, auth.error.reason, tc.apid, it.packet);
-            throw new Failure(FailureCode.FAILURE_AUTHENTICATION, reason);
-          }
-          this.securityState.accepted(auth.tc.spi, auth.tc.securitySequence);
-          if (auth.rest && auth.rest.length > 0) throw new Failure(FailureCode.FAILURE_BAD_LENGTH, `activities[${i}]: ${auth.rest.length} octets after the end of the packet`);
+          const auth = this.authenticateStored(it.packet, "schedule", tc.apid);
+          if (!auth.ok) throw new Failure(auth.code, `activities[${i}]: ${auth.reason}`);
           const releaseNs = cucToTaiNs(it.release, this.timeFormat);
           if (releaseNs <= notBefore) throw new Failure(FailureCode.FAILURE_BAD_ARGUMENT, `activities[${i}]: release time is in the past`);
           return { releaseNs, apid: auth.tc.apid, sequenceCount: auth.tc.sequenceCount, sourceId: auth.tc.sourceId, packet: it.packet };
@@ -849,21 +837,29 @@ export class TtcService extends Service<typeof ttcSpec> {
 
   /** A TC to be stored for later (event-action) authenticates now, once. */
   private checkStoredPacket(packet: Uint8Array): string | undefined {
+    const auth = this.authenticateStored(packet, "event-action", TTC_APID);
+    return auth.ok ? undefined : auth.reason;
+  }
+
+  /**
+   * Authenticates a TC that will be stored and run later (schedule,
+   * event-action): a security failure is reported like one on the uplink,
+   * the anti-replay number is kept, and trailing octets are refused.
+   */
+  private authenticateStored(packet: Uint8Array, link: string, apid: number): { ok: true; tc: SecureTc } | { ok: false; code: FailureCode; reason: string } {
     const auth = authenticateTc(packet, this.keys, this.antiReplay);
     if (!auth.ok) {
-      if (auth.error.reason !== "truncated" && auth.error.reason !== "malformed" && auth.error.reason !== "bad-crc") {
-        this.securityRejected("event-action", `${auth.error.field}: ${auth.error.reason}`, auth.error.reason, TTC_APID, packet);
-      }
-      return `${auth.error.field}: ${auth.error.reason}`;
+      const reason = `${auth.error.field}: ${auth.error.reason}`;
+      if (isSecurityFailure(auth.error.reason)) this.securityRejected(link, reason, auth.error.reason, apid, packet);
+      return { ok: false, code: FailureCode.FAILURE_AUTHENTICATION, reason };
     }
     this.securityState.accepted(auth.tc.spi, auth.tc.securitySequence);
-    if (auth.rest && auth.rest.length > 0) return `${auth.rest.length} octets after the end of the packet`;
-    return undefined;
+    if (auth.rest && auth.rest.length > 0) return { ok: false, code: FailureCode.FAILURE_BAD_LENGTH, reason: `${auth.rest.length} octets after the end of the packet` };
+    return { ok: true, tc: auth.tc };
   }
 
   // Commands that were open when the payload last went down: before any new one arrives.
   private reportInterrupted(): void {
-    const now = this.clock.nowTaiNs();
     const interrupted = this.history.pending();
     for (const c of interrupted) {
       // Reported like any other ending, so the ground learns how it ended.
@@ -877,7 +873,6 @@ export class TtcService extends Service<typeof ttcSpec> {
       };
       this.verify(f, VerificationStage.VERIFICATION_STAGE_COMPLETION, new Failure(FailureCode.FAILURE_EXECUTION, "interrupted by a reset"));
     }
-    void now;
     if (interrupted.length) this.event("interrupted", `${interrupted.length} command(s) were in flight at the last reset`, { count: String(interrupted.length) });
   }
 
@@ -890,6 +885,11 @@ export class TtcService extends Service<typeof ttcSpec> {
     }
     for (const item of runLate) this.release(item.id, item.packet, now, "late");
   }
+}
+
+/** Failures of the security checks proper, as opposed to a packet that does not parse. */
+function isSecurityFailure(reason: string): boolean {
+  return reason !== "truncated" && reason !== "malformed" && reason !== "bad-crc";
 }
 
 /** The SPI a command was authenticated with; none for one released from the schedule. */

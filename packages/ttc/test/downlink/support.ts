@@ -1,20 +1,9 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterAll } from "vitest";
+import { tempDir as sharedTempDir } from "../support/temp.js";
 import type { DownlinkPriority, EnqueueOptions } from "../../src/downlink/index.js";
 
 /** A fresh directory under os.tmpdir(), removed after the file's tests. */
 export function tempDir(prefix = "umbra-ttc-downlink-"): () => string {
-  const dirs: string[] = [];
-  afterAll(() => {
-    for (const d of dirs) rmSync(d, { recursive: true, force: true });
-  });
-  return () => {
-    const d = mkdtempSync(join(tmpdir(), prefix));
-    dirs.push(d);
-    return d;
-  };
+  return sharedTempDir(prefix);
 }
 
 export const T0 = 2_200_000_000_000_000_000n;
