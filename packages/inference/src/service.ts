@@ -1,0 +1,539 @@
+// The inference service: registers and activates models, runs protected
+// inferences for the job runner (umbra.inference.v1.InferRequest), keeps the
+// master copy of each active model's weights under the scrubber, runs
+// canaries on a schedule, learns energy and latency per inference from the
+// power port, and takes the HIL fault injector's replica upsets.
+import { CommandRejected, Service, command, defineService, type CommandHandlers, type ServiceContext } from "@umbra/core";
+import type { PowerPort } from "@umbra/platform";
+import { umbra, type Init, type MessageOf } from "@umbra/proto";
+import { locateWeights, type WeightRange } from "./onnx/weights.js";
+import { ModelRegistry, MODEL_ID, RegistryError, readModelFile, readVerifiedModel, type ModelEntry } from "./registry.js";
+import { ModelLoadError, ortReplicaFactory, type NamedTensors, type ReplicaFactory } from "./replica.js";
+import { canaryInput, decodeInputs, encodeTensors, packTensorSet, TensorError, unpackTensorSet } from "./tensors.js";
+import { PROTECTION_MODES, TmrExecutor, VOTER_KINDS, type MasterCopy, type ProtectionMode, type VoterKind } from "./tmr-executor.js";
+
+const Protection = umbra.inference.v1.Protection;
+const VoteStatus = umbra.inference.v1.VoteStatus;
+
+export const inferenceSpec = defineService({
+  name: "inference",
+  apid: 0x040,
+  description: "ONNX Runtime inference on replicated models with TMR voting, canaries and a scrubbed master copy of the weights",
+  commands: {
+    registerModel: command(umbra.inference.v1.RegisterModel, {
+      description: "Register a model file already on the payload: checks its hash, loads it once, stores its canary",
+      arguments: { voter: { allowed: VOTER_KINDS } },
+      check: (a) => (MODEL_ID.test(a.model) ? undefined : `model id must match ${MODEL_ID.source}`),
+    }),
+    activateModel: command(umbra.inference.v1.ActivateModel, {
+      description: "Make a registered version the active one; the previous stays active if the new one fails to load",
+      arguments: { version: { min: 1 } },
+    }),
+    runCanary: command(umbra.inference.v1.RunCanary, { description: "Run the known-answer canaries now (one model or all)" }),
+    rebuildReplicas: command(umbra.inference.v1.RebuildReplicas, { description: "Rebuild every replica from the verified master copy (one model or all)" }),
+  },
+  telemetry: {
+    activeModels: { type: "int", description: "Models loaded with their replicas" },
+    protection: { type: "string", description: "Protection mode applied by default" },
+    inferences: { type: "int", description: "Protected inferences run since start" },
+    replicaRuns: { type: "int", description: "Replica inferences run since start" },
+    votesCorrected: { type: "int", description: "Votes where a majority outvoted a replica" },
+    uncorrectable: { type: "int", description: "Votes with no majority (results marked uncorrectable)", warning: { high: 0 } },
+    replicaRebuilds: { type: "int", description: "Replicas rebuilt from the master copy" },
+    rebuildFailures: { type: "int", description: "Rebuilds that could not be done", warning: { high: 0 } },
+    canaryFailures: { type: "int", description: "Replicas that failed a canary" },
+    lastLatencyMs: { type: "float", unit: "ms", description: "Compute time of the last protected inference" },
+    energyPerInferenceJ: { type: "float", unit: "J", description: "Learned energy of one unprotected inference of the last model used" },
+  },
+  events: {
+    replicaOutvoted: { id: 1, severity: "low", description: "A replica lost a vote or failed a canary; it is rebuilt" },
+    noMajority: { id: 2, severity: "high", description: "Replicas split with no majority: the result was marked uncorrectable" },
+    replicaRebuilt: { id: 3, severity: "info", description: "A replica was rebuilt from the verified master copy" },
+    rebuildFailed: { id: 4, severity: "high", description: "A replica could not be rebuilt (master copy unusable or model did not load)" },
+    canaryFailed: { id: 5, severity: "medium", description: "A canary found a replica whose outputs differ from the golden outputs" },
+    modelActivated: { id: 6, severity: "info", description: "A model version became active" },
+    modelLoadFailed: { id: 7, severity: "medium", description: "A model could not be registered or activated; the previous version stays active" },
+    modelRegistered: { id: 8, severity: "info", description: "A model version was registered" },
+  },
+  parameters: {
+    protection: { type: "string", default: "tmr", allowed: PROTECTION_MODES, description: "Protection applied when a request does not name one" },
+    canaryPeriodMs: { type: "int", default: 600_000, min: 0, max: 86_400_000, unit: "ms", description: "Canary period; 0 = only on command" },
+    reportPeriodMs: { type: "int", default: 10_000, min: 100, max: 3_600_000, unit: "ms", description: "Telemetry period" },
+    toleranceAbs: { type: "float", default: 1e-5, min: 0, max: 1, description: "Absolute difference at which replica outputs still agree" },
+    toleranceRel: { type: "float", default: 1e-4, min: 0, max: 1, description: "Relative difference at which replica outputs still agree" },
+  },
+});
+
+/** The master copy of a model, protected by the scrubber; closing withdraws the protection. */
+export interface ProtectedMaster extends MasterCopy {
+  close(): void;
+}
+
+/**
+ * Puts a model's master bytes under protection. The service passes the model
+ * file as the golden copy (its hash is the registry's).
+ */
+export type ProtectMaster = (region: string, bytes: Uint8Array, golden: { path: string; sha256: string }) => ProtectedMaster;
+
+export interface InferenceServiceOptions {
+  registry: ModelRegistry;
+  protect: ProtectMaster;
+  /** Default: ONNX Runtime CPU sessions with one intra-op thread. */
+  factory?: ReplicaFactory;
+  /** For energy per inference; without it energy is not learned. */
+  power?: PowerPort;
+  /** Compute-time stopwatch in ms (default performance.now): latency is wall time spent computing, not mission time. */
+  stopwatch?: () => number;
+}
+
+interface LoadedModel {
+  entry: ModelEntry;
+  executor: TmrExecutor;
+  master: ProtectedMaster;
+  weights: WeightRange[];
+  canaryInputs: NamedTensors;
+  canaryGolden: NamedTensors;
+  /** Measurements not yet folded into the registry. */
+  pending: { energyJ: number; latencyMs: number; count: number; energyCount: number };
+}
+
+const protectionOf: Record<number, ProtectionMode | undefined> = {
+  [Protection.PROTECTION_SINGLE]: "single",
+  [Protection.PROTECTION_TMR]: "tmr",
+  [Protection.PROTECTION_DUPLEX]: "duplex",
+};
+const protectionEnum: Record<ProtectionMode, umbra.inference.v1.Protection> = {
+  single: Protection.PROTECTION_SINGLE,
+  tmr: Protection.PROTECTION_TMR,
+  duplex: Protection.PROTECTION_DUPLEX,
+};
+const voteEnum = {
+  unvoted: VoteStatus.VOTE_STATUS_UNVOTED,
+  unanimous: VoteStatus.VOTE_STATUS_UNANIMOUS,
+  corrected: VoteStatus.VOTE_STATUS_CORRECTED,
+  "no-majority": VoteStatus.VOTE_STATUS_NO_MAJORITY,
+} as const;
+
+function message(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+export class InferenceService extends Service<typeof inferenceSpec> {
+  private readonly models = new Map<string, LoadedModel>();
+  private readonly factory: ReplicaFactory;
+  private readonly stopwatch: () => number;
+  /** Output upsets armed by the fault injector, per replica: they land on the next inference. */
+  private readonly pendingOutputFlips: number[][][] = [[], [], []];
+  private lastLatencyMs = 0;
+  private lastEnergyJ = 0;
+  private canaryTimer: { cancel(): void } | undefined;
+  private reportTimer: { cancel(): void } | undefined;
+  private totals = { inferences: 0, replicaRuns: 0, corrected: 0, noMajority: 0, rebuilds: 0, rebuildFailures: 0, canaryFailures: 0 };
+
+  constructor(
+    context: ServiceContext,
+    private readonly options: InferenceServiceOptions,
+  ) {
+    super(inferenceSpec, context);
+    this.factory = options.factory ?? ortReplicaFactory();
+    this.stopwatch = options.stopwatch ?? (() => performance.now());
+  }
+
+  /** Loads every model the registry says is active. One that fails is reported and skipped. */
+  protected override async onInit(): Promise<void> {
+    for (const entry of this.options.registry.activeModels()) {
+      try {
+        await this.load(entry);
+      } catch (err) {
+        this.log.error({ err, model: entry.id, version: entry.version }, "active model did not load");
+        this.event("modelLoadFailed", `${entry.id} v${entry.version} did not load at start: ${message(err)}`, { model: entry.id, version: String(entry.version) });
+      }
+    }
+  }
+
+  protected override onStart(): void {
+    const bus = this.bus;
+    this.keep(bus.serve(umbra.inference.v1.InferRequest, umbra.inference.v1.InferResult, (req) => this.handleInfer(req), { target: this.name }));
+    this.keep(bus.serve(umbra.inference.v1.DescribeModel, umbra.inference.v1.ModelInfo, (req) => this.describe(req.model), { target: this.name }));
+    this.keep(
+      bus.serve(
+        umbra.hil.v1.CorruptReplicaOutput,
+        umbra.hil.v1.FaultAck,
+        (req) => {
+          try {
+            if (req.service !== this.name) throw new RangeError(`this is service ${this.name}; the request names ${JSON.stringify(req.service.slice(0, 80))}`);
+            if (!(req.replica <= 2)) throw new RangeError(`replica must be 0, 1 or 2, got ${req.replica}`);
+            if (req.bitOffsets.length === 0 || req.bitOffsets.length > 64) throw new RangeError("give 1..64 bit offsets");
+            this.pendingOutputFlips[req.replica]!.push(req.bitOffsets.map(Number));
+            return { injectionId: req.injectionId, applied: true, error: "" };
+          } catch (err) {
+            return { injectionId: req.injectionId, applied: false, error: message(err) };
+          }
+        },
+        { target: this.name },
+      ),
+    );
+    this.keep(
+      bus.serve(
+        umbra.hil.v1.CorruptReplicaWeights,
+        umbra.hil.v1.FaultAck,
+        async (req) => {
+          try {
+            if (req.service !== this.name) throw new RangeError(`this is service ${this.name}; the request names ${JSON.stringify(req.service.slice(0, 80))}`);
+            const model = this.loaded(req.model);
+            if (req.bitOffsets.length === 0 || req.bitOffsets.length > 64) throw new RangeError("give 1..64 bit offsets");
+            await model.executor.corruptWeights(req.replica, req.bitOffsets.map(Number));
+            return { injectionId: req.injectionId, applied: true, error: "" };
+          } catch (err) {
+            return { injectionId: req.injectionId, applied: false, error: message(err) };
+          }
+        },
+        { target: this.name },
+      ),
+    );
+    this.scheduleCanaries();
+    this.scheduleReports();
+  }
+
+  protected override async onStop(): Promise<void> {
+    this.flushMeasurements();
+    for (const model of this.models.values()) await this.unload(model);
+    this.models.clear();
+  }
+
+  protected override onParametersChanged(changed: string[]): void {
+    if (changed.includes("canaryPeriodMs")) this.scheduleCanaries();
+    if (changed.includes("reportPeriodMs")) this.scheduleReports();
+  }
+
+  protected commands(): CommandHandlers<typeof inferenceSpec> {
+    return {
+      registerModel: async (args, ctx) => {
+        ctx.progress(1, "checking and loading the model file");
+        const labels = args.labels === "" ? [] : args.labels.split(",").map((l) => l.trim());
+        try {
+          const entry = await this.register({
+            id: args.model,
+            version: args.version,
+            path: args.path,
+            sha256: args.sha256 === "" ? undefined : args.sha256.toLowerCase(),
+            voter: args.voter as VoterKind,
+            labels,
+            inputDims: args.inputDims,
+          });
+          return `registered ${entry.id} v${entry.version} (${entry.sizeBytes} bytes, sha256 ${entry.sha256.slice(0, 16)}…)`;
+        } catch (err) {
+          this.event("modelLoadFailed", `register ${args.model} v${args.version}: ${message(err)}`, { model: args.model.slice(0, 64), version: String(args.version) });
+          throw new CommandRejected(err instanceof RegistryError || err instanceof ModelLoadError || err instanceof TensorError ? "argument" : "precondition", message(err));
+        }
+      },
+      activateModel: async (args) => {
+        try {
+          const entry = await this.activate(args.model, args.version);
+          return `${entry.id} v${entry.version} is active`;
+        } catch (err) {
+          throw new CommandRejected("precondition", message(err));
+        }
+      },
+      runCanary: async (args) => {
+        const targets = args.model === "" ? [...this.models.values()] : [this.loadedOrReject(args.model)];
+        const failed: string[] = [];
+        for (const model of targets) {
+          const replicas = await this.canary(model);
+          if (replicas.length > 0) failed.push(`${model.entry.id}: replicas ${replicas.join(", ")}`);
+        }
+        return failed.length === 0 ? `${targets.length} model(s) passed their canaries` : `rebuilt after failed canaries: ${failed.join("; ")}`;
+      },
+      rebuildReplicas: async (args) => {
+        const targets = args.model === "" ? [...this.models.values()] : [this.loadedOrReject(args.model)];
+        for (const model of targets) await model.executor.rebuild("all", "by command");
+        return `rebuilt the replicas of ${targets.length} model(s)`;
+      },
+    };
+  }
+
+  // ---- public API (also used by tests and the campaign) ------------------
+
+  /**
+   * Registers a model file: reads it and checks its hash, loads it once to
+   * learn its inputs and outputs, computes its canary's golden outputs, and
+   * stores all of it. Nothing is stored if any step fails.
+   */
+  async register(model: { id: string; version: number; path: string; sha256?: string; voter: VoterKind; labels: string[]; inputDims: number[] }): Promise<ModelEntry> {
+    const registry = this.options.registry;
+    if (typeof model.id === "string" && registry.get(model.id, model.version)) throw new RegistryError(`model ${model.id} version ${model.version} is already registered`);
+    const bytes = readModelFile(model.path);
+    locateWeights(bytes); // a file that is not an ONNX model is refused before ONNX Runtime sees it
+    const replica = await this.factory(bytes);
+    try {
+      const { inputs, outputs } = replica.describe();
+      const entry = registry.prepare({ ...model, inputs, outputs }, bytes);
+      const canaryInputs = canaryInput(inputs[0]!.name, entry.inputDims);
+      if (inputs.length > 1) throw new RegistryError(`model has ${inputs.length} inputs; canaries support one`);
+      const golden = await replica.run(canaryInputs);
+      registry.add(entry, { inputs: packTensorSet(canaryInputs), golden: packTensorSet(golden) });
+      this.event("modelRegistered", `${entry.id} v${entry.version} registered`, { model: entry.id, version: String(entry.version), sha256: entry.sha256 });
+      return entry;
+    } finally {
+      await replica.release().catch(() => undefined);
+    }
+  }
+
+  /**
+   * Makes a registered version active: verifies its file, builds its master
+   * copy and replicas, and checks every replica against the stored canary.
+   * Only then does it replace the running version, which stays active if
+   * anything fails.
+   */
+  async activate(id: string, version: number): Promise<ModelEntry> {
+    const entry = this.options.registry.get(id, version);
+    try {
+      if (!entry) throw new RegistryError(`model ${id} version ${version} is not registered`);
+      const previous = this.models.get(id);
+      const next = await this.load(entry, false);
+      this.options.registry.setActive(id, version);
+      this.models.set(id, next);
+      if (previous) await this.unload(previous);
+      this.event("modelActivated", `${id} v${version} is active${previous ? ` (was v${previous.entry.version})` : ""}`, { model: id, version: String(version) });
+      return entry;
+    } catch (err) {
+      this.event("modelLoadFailed", `activate ${id.slice(0, 64)} v${version}: ${message(err)}`, { model: id.slice(0, 64), version: String(version) });
+      throw err;
+    }
+  }
+
+  /** Runs one protected inference. */
+  async infer(modelId: string, inputs: NamedTensors, protection?: ProtectionMode) {
+    const model = this.loaded(modelId);
+    const mode = protection ?? (this.parameters.get("protection") as ProtectionMode);
+    for (let r = 0; r < 3; r++) for (const flips of this.pendingOutputFlips[r]!.splice(0)) model.executor.corruptNextOutput(r, flips);
+    const before = { ...model.executor.counters };
+    const start = this.stopwatch();
+    const result = await model.executor.infer(inputs, mode);
+    const latencyMs = this.stopwatch() - start;
+    this.account(model, before);
+    this.lastLatencyMs = latencyMs;
+    await this.measure(model, latencyMs / result.runs);
+    return { ...result, mode, latencyMs, entry: model.entry };
+  }
+
+  describe(modelId: string): Init<umbra.inference.v1.ModelInfo.$Shape> {
+    const loaded = this.models.get(modelId);
+    const entry = loaded?.entry ?? this.options.registry.active(modelId) ?? this.options.registry.list().find((e) => e.id === modelId);
+    if (!entry) throw new RegistryError(`no model ${JSON.stringify(modelId.slice(0, 80))} is registered`);
+    const learned = this.options.registry.get(entry.id, entry.version) ?? entry;
+    return {
+      model: entry.id,
+      version: entry.version,
+      sha256: entry.sha256,
+      sizeBytes: BigInt(entry.sizeBytes),
+      inputs: entry.inputs.map((t) => ({ name: t.name, dims: t.dims.map(BigInt) })),
+      outputs: entry.outputs.map((t) => ({ name: t.name, dims: t.dims.map(BigInt) })),
+      labels: entry.labels,
+      voter: entry.voter,
+      weights: (loaded?.weights ?? []).map((w) => ({ name: w.name, offset: BigInt(w.offset), length: BigInt(w.length) })),
+      energyJ: learned.energyJ,
+      latencyMs: learned.latencyMs,
+      samples: learned.samples,
+      loaded: loaded !== undefined,
+    };
+  }
+
+  /** Counters of a loaded model's executor (tests, campaign). */
+  counters(modelId: string) {
+    return this.loaded(modelId).executor.counters;
+  }
+
+  // ---- internals -----------------------------------------------------------
+
+  private async handleInfer(req: MessageOf<typeof umbra.inference.v1.InferRequest>): Promise<Init<umbra.inference.v1.InferResult.$Shape>> {
+    const model = this.loaded(req.model);
+    let protection: ProtectionMode | undefined;
+    if (req.protection !== Protection.PROTECTION_DEFAULT) {
+      protection = protectionOf[req.protection];
+      if (!protection) throw new RangeError(`unknown protection ${req.protection}`);
+    }
+    const inputs = decodeInputs(req.inputs, model.entry.inputs);
+    const r = await this.infer(req.model, inputs, protection);
+    const label = r.labels?.[0] ?? -1;
+    return {
+      requestId: req.requestId,
+      model: r.entry.id,
+      version: r.entry.version,
+      outputs: encodeTensors(r.outputs),
+      vote: voteEnum[r.status],
+      dissentingReplicas: r.dissenters,
+      replicaRuns: r.runs,
+      uncorrectable: r.uncorrectable,
+      label,
+      labelName: label >= 0 ? (r.entry.labels[label] ?? "") : "",
+      confidence: r.confidences?.[0] ?? 0,
+      latencyMs: r.latencyMs,
+      protection: protectionEnum[r.mode],
+    };
+  }
+
+  private loaded(modelId: string): LoadedModel {
+    const model = this.models.get(modelId);
+    if (!model) {
+      const known = [...this.models.keys()];
+      throw new RangeError(`model ${JSON.stringify(String(modelId).slice(0, 80))} is not loaded (loaded: ${known.length ? known.join(", ") : "none"})`);
+    }
+    return model;
+  }
+
+  private loadedOrReject(modelId: string): LoadedModel {
+    try {
+      return this.loaded(modelId);
+    } catch (err) {
+      throw new CommandRejected("argument", message(err));
+    }
+  }
+
+  private async load(entry: ModelEntry, install = true): Promise<LoadedModel> {
+    const bytes = readVerifiedModel(entry.path, entry);
+    const canary = this.options.registry.canary(entry.id, entry.version);
+    if (!canary) throw new RegistryError(`model ${entry.id} v${entry.version} has no canary record`);
+    const weights = locateWeights(bytes);
+    const master = this.options.protect(`model/${entry.id}`, bytes, { path: entry.path, sha256: entry.sha256 });
+    let executor: TmrExecutor | undefined;
+    try {
+      const id = entry.id;
+      executor = await TmrExecutor.create({
+        master,
+        factory: this.factory,
+        voter: entry.voter,
+        classes: entry.voter === "argmax" ? entry.labels.length : undefined,
+        tolerance: { abs: this.parameters.get("toleranceAbs"), rel: this.parameters.get("toleranceRel") },
+        listener: {
+          outvoted: (r, detail) => this.event("replicaOutvoted", `${id}: ${detail}`, { model: id, replica: String(r) }),
+          noMajority: (detail) => this.event("noMajority", `${id}: ${detail}`, { model: id }),
+          rebuilt: (r, reason) => this.event("replicaRebuilt", `${id}: replica ${r} rebuilt (${reason})`, { model: id, replica: String(r) }),
+          rebuildFailed: (r, error) => this.event("rebuildFailed", `${id}: replica ${r}: ${error}`, { model: id, replica: String(r) }),
+        },
+      });
+      const model: LoadedModel = {
+        entry,
+        executor,
+        master,
+        weights,
+        canaryInputs: unpackTensorSet(canary.inputs),
+        canaryGolden: unpackTensorSet(canary.golden),
+        pending: { energyJ: 0, latencyMs: 0, count: 0, energyCount: 0 },
+      };
+      // A fresh replica must give the registered answers before it serves anyone.
+      const failed = await executor.runCanary(model.canaryInputs, model.canaryGolden);
+      if (failed.length > 0) throw new ModelLoadError(`replicas ${failed.join(", ")} did not reproduce the canary's golden outputs`);
+      executor.counters.canaryRuns = 0;
+      executor.counters.rebuilds = 0;
+      if (install) this.models.set(entry.id, model);
+      return model;
+    } catch (err) {
+      await executor?.close();
+      master.close();
+      throw err;
+    }
+  }
+
+  private async unload(model: LoadedModel): Promise<void> {
+    this.flushModel(model);
+    await model.executor.close();
+    model.master.close();
+  }
+
+  private async canary(model: LoadedModel): Promise<number[]> {
+    const before = { ...model.executor.counters };
+    const failed = await model.executor.runCanary(model.canaryInputs, model.canaryGolden);
+    this.account(model, before);
+    for (const r of failed) this.event("canaryFailed", `${model.entry.id}: replica ${r} failed its canary and was rebuilt`, { model: model.entry.id, replica: String(r) });
+    return failed;
+  }
+
+  /** Adds what an executor call did to the service totals. */
+  private account(model: LoadedModel, before: TmrExecutor["counters"]): void {
+    const c = model.executor.counters;
+    this.totals.inferences += c.inferences - before.inferences;
+    this.totals.replicaRuns += c.replicaRuns - before.replicaRuns;
+    this.totals.corrected += c.corrected - before.corrected;
+    this.totals.noMajority += c.noMajority - before.noMajority;
+    this.totals.rebuilds += c.rebuilds - before.rebuilds;
+    this.totals.rebuildFailures += c.rebuildFailures - before.rebuildFailures;
+    this.totals.canaryFailures += c.canaryFailures - before.canaryFailures;
+  }
+
+  /** Energy of one unprotected inference: payload power while computing times its compute time. */
+  private async measure(model: LoadedModel, latencyPerRunMs: number): Promise<void> {
+    const p = model.pending;
+    p.latencyMs += latencyPerRunMs;
+    p.count++;
+    if (!this.options.power) return;
+    try {
+      const reading = await this.options.power.read();
+      const watts = reading.busVoltageV * reading.busCurrentA;
+      if (Number.isFinite(watts) && watts >= 0) {
+        const energy = (watts * latencyPerRunMs) / 1000;
+        p.energyJ += energy;
+        p.energyCount++;
+        this.lastEnergyJ = energy;
+      }
+    } catch (err) {
+      this.log.debug({ err }, "no power reading for this inference");
+    }
+  }
+
+  private flushModel(model: LoadedModel): void {
+    const p = model.pending;
+    if (p.count === 0) return;
+    try {
+      // Energy is learned from the inferences that had a power reading; latency from all.
+      const energyJ = p.energyCount > 0 ? p.energyJ / p.energyCount : (this.options.registry.get(model.entry.id, model.entry.version)?.energyJ ?? 0);
+      const updated = this.options.registry.recordMeasurement(model.entry.id, model.entry.version, { energyJ, latencyMs: p.latencyMs / p.count, count: p.count });
+      this.lastEnergyJ = updated.energyJ;
+    } catch (err) {
+      this.log.warn({ err, model: model.entry.id }, "could not store measurements");
+    }
+    model.pending = { energyJ: 0, latencyMs: 0, count: 0, energyCount: 0 };
+  }
+
+  private flushMeasurements(): void {
+    for (const model of this.models.values()) this.flushModel(model);
+  }
+
+  private scheduleCanaries(): void {
+    this.canaryTimer?.cancel();
+    const period = this.parameters.get("canaryPeriodMs");
+    this.canaryTimer = period > 0 ? this.every(period, () => void this.canaryAll()) : undefined;
+  }
+
+  private async canaryAll(): Promise<void> {
+    for (const model of [...this.models.values()]) {
+      try {
+        await this.canary(model);
+      } catch (err) {
+        this.log.error({ err, model: model.entry.id }, "canary run failed");
+      }
+    }
+  }
+
+  private scheduleReports(): void {
+    this.reportTimer?.cancel();
+    this.reportTimer = this.every(this.parameters.get("reportPeriodMs"), () => this.report());
+  }
+
+  private report(): void {
+    this.flushMeasurements();
+    this.telemetry({
+      activeModels: this.models.size,
+      protection: this.parameters.get("protection"),
+      inferences: this.totals.inferences,
+      replicaRuns: this.totals.replicaRuns,
+      votesCorrected: this.totals.corrected,
+      uncorrectable: this.totals.noMajority,
+      replicaRebuilds: this.totals.rebuilds,
+      rebuildFailures: this.totals.rebuildFailures,
+      canaryFailures: this.totals.canaryFailures,
+      lastLatencyMs: this.lastLatencyMs,
+      energyPerInferenceJ: this.lastEnergyJ,
+    });
+  }
+}
