@@ -212,6 +212,8 @@ export class ModelRegistry {
     if (inputDims.length !== first.dims.length || first.dims.some((d, i) => d !== -1 && d !== inputDims[i])) {
       throw new RegistryError(`inputDims [${inputDims.join(",")}] does not fit input ${first.name} [${first.dims.join(",")}]`);
     }
+    if (!(bytes instanceof Uint8Array) || bytes.length === 0) throw new RegistryError(`model file ${model.path} is empty`);
+    if (bytes.length > MAX_MODEL_BYTES) throw new RegistryError(`model file ${model.path} has ${bytes.length} bytes; at most ${MAX_MODEL_BYTES}`);
     const hash = sha256(bytes);
     if (model.sha256 !== undefined && hash !== model.sha256) throw new RegistryError(`model file ${model.path} hashes to ${hash}, expected ${model.sha256}`);
     if (model.voter === "argmax") {
