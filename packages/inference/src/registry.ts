@@ -8,7 +8,8 @@ import { readFileSync, statSync } from "node:fs";
 import Database from "better-sqlite3";
 import { VOTER_KINDS, type VoterKind } from "./tmr-executor.js";
 
-export const MODEL_ID = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+/** Model ids: short enough that "model/<id>/v<version>" is a valid scrubber region name. */
+export const MODEL_ID = /^[a-z0-9][a-z0-9._-]{0,39}$/;
 export const SHA256_HEX = /^[0-9a-f]{64}$/;
 /** Largest model file the registry accepts (the payload's memory holds a master copy and three replicas). */
 export const MAX_MODEL_BYTES = 512 * 1024 * 1024;
@@ -82,20 +83,6 @@ export function readModelFile(path: string): Uint8Array {
   } catch (err) {
     throw new RegistryError(`cannot read model file ${path}: ${err instanceof Error ? err.message : String(err)}`);
   }
-}
-
-/**
- * Reads a model file and checks it against its expected size and hash. The
- * error says which: missing, unreadable, truncated or extended, or corrupt.
- */
-export function readVerifiedModel(path: string, expected: { sha256: string; sizeBytes?: number }): Uint8Array {
-  const bytes = readModelFile(path);
-  if (expected.sizeBytes !== undefined && bytes.length !== expected.sizeBytes) {
-    throw new RegistryError(`model file ${path} has ${bytes.length} bytes, the registry expects ${expected.sizeBytes} (truncated or replaced?)`);
-  }
-  const actual = sha256(bytes);
-  if (actual !== expected.sha256) throw new RegistryError(`model file ${path} hashes to ${actual}, the registry expects ${expected.sha256}`);
-  return bytes;
 }
 
 interface Row {

@@ -6,11 +6,13 @@
 import { CommandRejected, Service, command, defineService, type CommandHandlers, type ServiceContext } from "@umbra/core";
 import type { PowerPort } from "@umbra/platform";
 import { umbra, type Init, type MessageOf } from "@umbra/proto";
-import { locateWeights, type WeightRange } from "./onnx/weights.js";
-import { ModelRegistry, MODEL_ID, RegistryError, readModelFile, readVerifiedModel, type ModelEntry } from "./registry.js";
+import { locateWeights, ModelFormatError, type WeightRange } from "./onnx/weights.js";
+import { ModelRegistry, MODEL_ID, RegistryError, readModelFile, type ModelEntry } from "./registry.js";
 import { ModelLoadError, ortReplicaFactory, type NamedTensors, type ReplicaFactory } from "./replica.js";
 import { canaryInput, decodeInputs, encodeTensors, packTensorSet, TensorError, unpackTensorSet } from "./tensors.js";
-import { PROTECTION_MODES, TmrExecutor, VOTER_KINDS, type MasterCopy, type ProtectionMode, type VoterKind } from "./tmr-executor.js";
+import { Scrubber, type ScrubConfigValues } from "@umbra/scrubber";
+import { loadMasterCopy, type ProtectedMaster } from "./master-copy.js";
+import { PROTECTION_MODES, TmrExecutor, VOTER_KINDS, type ProtectionMode, type VoterKind } from "./tmr-executor.js";
 
 const Protection = umbra.inference.v1.Protection;
 const VoteStatus = umbra.inference.v1.VoteStatus;
@@ -64,20 +66,10 @@ export const inferenceSpec = defineService({
   },
 });
 
-/** The master copy of a model, protected by the scrubber; closing withdraws the protection. */
-export interface ProtectedMaster extends MasterCopy {
-  close(): void;
-}
-
-/**
- * Puts a model's master bytes under protection. The service passes the model
- * file as the golden copy (its hash is the registry's).
- */
-export type ProtectMaster = (region: string, bytes: Uint8Array, golden: { path: string; sha256: string }) => ProtectedMaster;
-
 export interface InferenceServiceOptions {
   registry: ModelRegistry;
-  protect: ProtectMaster;
+  /** Scrubbing of the master copies (CPU budget, rates); also settable over the bus with ScrubConfig. */
+  scrub?: Partial<ScrubConfigValues>;
   /** Default: ONNX Runtime CPU sessions with one intra-op thread. */
   factory?: ReplicaFactory;
   /** For energy per inference; without it energy is not learned. */
@@ -128,6 +120,8 @@ export class InferenceService extends Service<typeof inferenceSpec> {
   private lastEnergyJ = 0;
   private canaryTimer: { cancel(): void } | undefined;
   private reportTimer: { cancel(): void } | undefined;
+  /** Scrubs this process's master copies; the scrubber service aggregates its status. */
+  private scrubber: Scrubber | undefined;
   private totals = { inferences: 0, replicaRuns: 0, corrected: 0, noMajority: 0, rebuilds: 0, rebuildFailures: 0, canaryFailures: 0 };
 
   constructor(
@@ -141,6 +135,7 @@ export class InferenceService extends Service<typeof inferenceSpec> {
 
   /** Loads every model the registry says is active. One that fails is reported and skipped. */
   protected override async onInit(): Promise<void> {
+    this.scrubber = new Scrubber({ service: this.name, bus: this.bus, clock: this.clock, logger: this.log, ...(this.options.scrub ? { config: this.options.scrub } : {}) });
     for (const entry of this.options.registry.activeModels()) {
       try {
         await this.load(entry);
@@ -193,12 +188,14 @@ export class InferenceService extends Service<typeof inferenceSpec> {
     );
     this.scheduleCanaries();
     this.scheduleReports();
+    this.scrubber?.start();
   }
 
   protected override async onStop(): Promise<void> {
     this.flushMeasurements();
     for (const model of this.models.values()) await this.unload(model);
     this.models.clear();
+    this.scrubber?.close();
   }
 
   protected override onParametersChanged(changed: string[]): void {
@@ -224,7 +221,7 @@ export class InferenceService extends Service<typeof inferenceSpec> {
           return `registered ${entry.id} v${entry.version} (${entry.sizeBytes} bytes, sha256 ${entry.sha256.slice(0, 16)}…)`;
         } catch (err) {
           this.event("modelLoadFailed", `register ${args.model} v${args.version}: ${message(err)}`, { model: args.model.slice(0, 64), version: String(args.version) });
-          throw new CommandRejected(err instanceof RegistryError || err instanceof ModelLoadError || err instanceof TensorError ? "argument" : "precondition", message(err));
+          throw new CommandRejected(err instanceof RegistryError || err instanceof ModelLoadError || err instanceof TensorError || err instanceof ModelFormatError ? "argument" : "precondition", message(err));
         }
       },
       activateModel: async (args) => {
@@ -290,6 +287,7 @@ export class InferenceService extends Service<typeof inferenceSpec> {
     try {
       if (!entry) throw new RegistryError(`model ${id} version ${version} is not registered`);
       const previous = this.models.get(id);
+      if (previous?.entry.version === version) return entry; // already active: nothing to do
       const next = await this.load(entry, false);
       this.options.registry.setActive(id, version);
       this.models.set(id, next);
@@ -391,13 +389,15 @@ export class InferenceService extends Service<typeof inferenceSpec> {
   }
 
   private async load(entry: ModelEntry, install = true): Promise<LoadedModel> {
-    const bytes = readVerifiedModel(entry.path, entry);
     const canary = this.options.registry.canary(entry.id, entry.version);
     if (!canary) throw new RegistryError(`model ${entry.id} v${entry.version} has no canary record`);
-    const weights = locateWeights(bytes);
-    const master = this.options.protect(`model/${entry.id}`, bytes, { path: entry.path, sha256: entry.sha256 });
+    if (!this.scrubber) throw new RegistryError("the service is not initialised");
+    // The file is read once, checked against the registry's hash, and becomes the scrubbed master copy.
+    const region = `model/${entry.id}/v${entry.version}`;
+    const master = await loadMasterCopy(this.scrubber, this.clock, region, { path: entry.path, sha256: entry.sha256 });
     let executor: TmrExecutor | undefined;
     try {
+      const weights = locateWeights(master.bytes);
       const id = entry.id;
       executor = await TmrExecutor.create({
         master,

@@ -151,10 +151,11 @@ function argmaxRow(probabilities: Float32Array, row: number, classes: number): n
 
 /**
  * Majority on the argmax of each row of a [rows, classes] output. Replicas
- * vote with their whole label vector. Among the agreeing replicas the
- * confidence is the median (three) or the lower (two); with three agreeing,
- * a replica whose confidence is not close to the median is also a dissenter,
- * since its state is corrupt even though its label survived.
+ * vote with their whole label vector. When all three agree on the labels,
+ * the output is their element-wise median and a replica with any element off
+ * is still a dissenter (its state is corrupt even though its labels
+ * survived); the confidence is the median's. When two agree, the output and
+ * confidence are the lower-confidence one's.
  */
 export function voteArgmax(replicas: readonly Float32Array[], classes: number, tolerance: Tolerance = DEFAULT_TOLERANCE): ClassifierVote {
   checkTolerance(tolerance);
@@ -178,24 +179,25 @@ export function voteArgmax(replicas: readonly Float32Array[], classes: number, t
 
   const labels = labelVectors[majority[0]!]!;
   const dissent = new Set([0, 1, 2].filter((r) => !majority.includes(r)));
-  const confidences: number[] = [];
-  // The agreeing replica whose row-0 confidence is reported lends its whole output as the value.
-  let source = majority[0]!;
-  for (let row = 0; row < rows; row++) {
-    const at = (r: number) => replicas[r]![row * classes + labels[row]!]!;
-    if (majority.length === 3) {
-      const [x, y, z] = [at(0), at(1), at(2)];
-      const med = Math.max(Math.min(x, y), Math.min(Math.max(x, y), z));
-      confidences.push(med);
-      for (const r of majority) if (!close(at(r), med, tolerance)) dissent.add(r);
-      if (row === 0) source = majority.find((r) => at(r) === med) ?? source;
-    } else {
-      const [p, q] = majority as [number, number];
-      const low = Math.min(at(p), at(q));
-      confidences.push(low);
-      if (row === 0) source = at(p) <= at(q) ? p : q;
-    }
+  let value: Float32Array;
+  if (majority.length === 3) {
+    // All three picked the same classes: vote every element by median, so a
+    // corrupted probability is masked even where it did not change a label,
+    // and name the replica it came from.
+    const median = voteMedian(replicas, tolerance);
+    value = median.value;
+    for (const r of median.dissenters) dissent.add(r);
+  } else {
+    // Two agree: the one with the lower confidence in row 0 lends its output (the conservative choice).
+    const [p, q] = majority as [number, number];
+    const at = (r: number) => replicas[r]![labels[0]!]!;
+    value = new Float32Array(replicas[at(p) <= at(q) ? p : q]!);
   }
+  const confidences = labels.map((label, row) => {
+    if (majority.length === 3) return value[row * classes + label]!;
+    const [p, q] = majority as [number, number];
+    return Math.min(replicas[p]![row * classes + label]!, replicas[q]![row * classes + label]!);
+  });
   const dissenters = [...dissent].sort((x, y) => x - y);
-  return { status: dissenters.length > 0 ? "corrected" : "unanimous", value: new Float32Array(replicas[source]!), dissenters, labels, confidences };
+  return { status: dissenters.length > 0 ? "corrected" : "unanimous", value, dissenters, labels, confidences };
 }

@@ -1,0 +1,71 @@
+#!/usr/bin/env node
+// Runs the inference service in its own process, joined to a bus hub.
+// Usage: umbra-inference <endpoint> [--data <dir>] [--platform hil|linux] [--models a,b]
+import { mkdirSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { Bus, BusClient, RealClock, createLogger, parseEndpoint } from "@umbra/core";
+import { createHilPlatform, createLinuxPlatform, type Platform } from "@umbra/platform";
+import { installShippedModels } from "./bootstrap.js";
+import { ModelRegistry } from "./registry.js";
+import { InferenceService } from "./service.js";
+
+const USAGE = "usage: umbra-inference <unix:/path | tcp:host:port> [--data <dir>] [--platform hil|linux] [--models tiny-cls,ocr-cls]";
+
+async function main(): Promise<void> {
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: {
+      data: { type: "string", default: ".umbra/data/inference" },
+      platform: { type: "string", default: "hil" },
+      models: { type: "string", default: "tiny-cls,tiny-seg,ocr-cls" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return;
+  }
+  const target = positionals[0] ?? process.env["UMBRA_BUS"];
+  if (!target) {
+    console.error(USAGE);
+    process.exit(2);
+  }
+  if (values.platform !== "hil" && values.platform !== "linux") {
+    console.error(`--platform must be hil or linux, got ${values.platform}\n${USAGE}`);
+    process.exit(2);
+  }
+  const logger = createLogger({ name: "inference" });
+  const clock = new RealClock();
+  const bus = new Bus({ node: `inference-${process.pid}`, clock, logger });
+  const client = BusClient.start(bus, parseEndpoint(target));
+  await client
+    .waitConnected(5000)
+    .then(() => client.link.whenSynced(5000))
+    .catch((err: unknown) => logger.warn({ err }, "bus hub not reachable yet; starting anyway"));
+  const platform: Platform = values.platform === "linux" ? createLinuxPlatform() : createHilPlatform({ bus, staleAfterMs: 5000 });
+  const dataDir = resolve(values.data);
+  mkdirSync(dataDir, { recursive: true });
+  const registry = ModelRegistry.open(join(dataDir, "models.db"));
+  const service = new InferenceService({ bus, clock, logger }, { registry, power: platform.power });
+  await service.start();
+  const installed = await installShippedModels(service, registry, join(dataDir, "models"), values.models.split(",").filter(Boolean));
+  for (const f of installed.failed) logger.error({ model: f.model }, `shipped model not installed: ${f.error}`);
+  logger.info({ registered: installed.registered, activated: installed.activated }, "models ready");
+  const shutdown = async (signal: string) => {
+    logger.info({ signal }, "shutting down");
+    await service.stop();
+    registry.close();
+    await platform.close();
+    await client.close();
+    bus.close();
+    process.exit(0);
+  };
+  process.once("SIGINT", () => void shutdown("SIGINT"));
+  process.once("SIGTERM", () => void shutdown("SIGTERM"));
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});
