@@ -130,7 +130,9 @@ export function planScrubbing(regionBytes: readonly number[], settings: Schedule
  * Upset rate as flight software sees it: corrections found by scrubbing per
  * bit of protected memory per unit time, over an exponentially decaying
  * window (time constant `timeConstantS`), so a pass through the SAA shows
- * within minutes and fades after it.
+ * within minutes and fades after it. It starts as if one quiet window had
+ * already been watched: without that, the first correction found (which may
+ * have sat in memory for a long time) would read as an enormous rate.
  */
 export class UpsetRateEstimator {
   private count = 0;
@@ -145,6 +147,7 @@ export class UpsetRateEstimator {
     finiteAtLeast(upsets, 0, "upsets");
     finiteAtLeast(bits, 0, "bits");
     finiteAtLeast(dtS, 0, "dtS");
+    if (this.exposureBitS === 0) this.exposureBitS = bits * this.timeConstantS;
     const decay = Math.exp(-dtS / this.timeConstantS);
     this.count = this.count * decay + upsets;
     this.exposureBitS = this.exposureBitS * decay + bits * dtS;

@@ -135,6 +135,7 @@ export class ScrubberService extends Service<typeof scrubberSpec> {
   private edacTotals: { correctable: bigint; uncorrectable: bigint } | undefined;
   private edacOk = false;
   private edacReading = false;
+  private edacFailedOnce = false;
   private requestCounter = 0;
   private periodic: { cancel(): void }[] = [];
 
@@ -285,15 +286,17 @@ export class ScrubberService extends Service<typeof scrubberSpec> {
     try {
       counts = await port.read();
     } catch (err) {
-      if (this.edacOk || this.edacTotals === undefined) {
+      this.edacReading = false;
+      if (this.agentInstance === undefined) return;
+      if (this.edacOk || !this.edacFailedOnce) {
+        this.edacFailedOnce = true;
         this.event("edacReadFailed", `EDAC counters could not be read: ${err instanceof Error ? err.message : String(err)}`.slice(0, 1000));
       }
       this.edacOk = false;
-      this.edacReading = false;
       return;
     }
     this.edacReading = false;
-    if (this.state !== umbra.core.v1.ServiceState.SERVICE_STATE_RUNNING) return;
+    if (this.agentInstance === undefined) return; // stopped while reading
     let correctable = 0n;
     let uncorrectable = 0n;
     for (const c of counts) {

@@ -69,6 +69,9 @@ const DATA_BIT_OF_SYNDROME: Int8Array = (() => {
   return table;
 })();
 
+/** Syndrome symbols of the group being decoded (module scratch: decoding is synchronous). */
+const SYNDROMES = new Uint32Array(HAMMING_BITS);
+
 /** Data bit whose column is `syndrome`, or -1. */
 export function dataBitOfSyndrome(syndrome: number): number {
   return DATA_BIT_OF_SYNDROME[syndrome & 127]!;
@@ -178,15 +181,25 @@ export function groupChecks(words: Uint32Array, w0: number, depth: InterleaveDep
 
 /** Reads check symbol `c` of the group whose slot starts at byte `at` of the side table. */
 export function readCheckSymbol(checks: Uint8Array, at: number, depth: InterleaveDepth, c: number): number {
-  const w = depth >>> 3;
-  let v = 0;
-  for (let b = 0; b < w; b++) v |= checks[at + c * w + b]! << (8 * b);
-  return v >>> 0;
+  if (depth === 8) return checks[at + c]!;
+  if (depth === 16) return checks[at + 2 * c]! | (checks[at + 2 * c + 1]! << 8);
+  const p = at + 4 * c;
+  return (checks[p]! | (checks[p + 1]! << 8) | (checks[p + 2]! << 16) | (checks[p + 3]! << 24)) >>> 0;
 }
 
 function writeCheckSymbol(checks: Uint8Array, at: number, depth: InterleaveDepth, c: number, value: number): void {
-  const w = depth >>> 3;
-  for (let b = 0; b < w; b++) checks[at + c * w + b] = (value >>> (8 * b)) & 0xff;
+  if (depth === 8) {
+    checks[at + c] = value;
+  } else if (depth === 16) {
+    checks[at + 2 * c] = value;
+    checks[at + 2 * c + 1] = value >>> 8;
+  } else {
+    const p = at + 4 * c;
+    checks[p] = value;
+    checks[p + 1] = value >>> 8;
+    checks[p + 2] = value >>> 16;
+    checks[p + 3] = value >>> 24;
+  }
 }
 
 /**
@@ -243,7 +256,7 @@ export function decodeGroup(
   groupChecks(words, w0, depth, scratch);
   let q = scratch[7]! ^ readCheckSymbol(checks, checkAt, depth, 7);
   let any = 0;
-  const syn = [0, 0, 0, 0, 0, 0, 0];
+  const syn = SYNDROMES;
   for (let c = 0; c < HAMMING_BITS; c++) {
     const stored = readCheckSymbol(checks, checkAt, depth, c);
     q ^= stored;
