@@ -3,12 +3,15 @@
 // (`umbra hil run` in the umbra CLI calls the same code once the CLI exists.)
 import { Command, InvalidArgumentError } from "commander";
 import { SingleBar, Presets } from "cli-progress";
-import { resolve } from "node:path";
-import { BusServer, createLogger, formatEndpoint, parseEndpoint } from "@umbra/core";
+import { mkdir, writeFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { Bus, BusClient, BusServer, RealClock, createLogger, formatEndpoint, parseEndpoint } from "@umbra/core";
 import { loadScenario, ScenarioError } from "./scenario/load.js";
 import { HilRun } from "./engine/run.js";
 import { loadReplayLog, ReplayError } from "./engine/replay.js";
 import { writeReport } from "./report/report.js";
+import { CAMPAIGN_MODES, FAULT_KINDS, formatCampaign, runCampaign, type CampaignMode, type FaultKind } from "./campaign/campaign.js";
+import { startInferenceProcess } from "./campaign/service-process.js";
 
 function parseSpeed(value: string): number | "max" {
   if (value === "max") return "max";
@@ -90,6 +93,66 @@ program
       }
     }
     if (bad) process.exitCode = 2;
+  });
+
+function listOf<T extends string>(allowed: readonly T[], what: string) {
+  return (value: string): T[] => {
+    const items = value.split(",").map((v) => v.trim()).filter(Boolean);
+    const bad = items.filter((v) => !allowed.includes(v as T));
+    if (items.length === 0 || bad.length > 0) throw new InvalidArgumentError(`${what} must be a comma-separated list of ${allowed.join(", ")}${bad.length ? ` (not ${bad.join(", ")})` : ""}`);
+    return items as T[];
+  };
+}
+
+function positiveInt(max: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1 || n > max) throw new InvalidArgumentError(`expected an integer in 1..${max}`);
+    return n;
+  };
+}
+
+program
+  .command("campaign")
+  .description("inject faults into a real model under each protection mode and report SDC, detected and corrected rates")
+  .option("--model <id>", "model to hit (a shipped model id, or any model the service has loaded)", "ocr-cls")
+  .option("-n, --faults <n>", "faults per mode", positiveInt(1_000_000), 200)
+  .option("--seed <n>", "random seed (same seed, same faults)", positiveInt(2 ** 31), 1)
+  .option("--modes <list>", `protection modes (${CAMPAIGN_MODES.join(",")})`, listOf(CAMPAIGN_MODES, "--modes"), [...CAMPAIGN_MODES] as CampaignMode[])
+  .option("--kinds <list>", `fault kinds (${FAULT_KINDS.join(",")})`, listOf(FAULT_KINDS, "--kinds"), [...FAULT_KINDS] as FaultKind[])
+  .option("--bus <endpoint>", "use the inference service of a running stack on unix:<path> or tcp:<host>:<port> instead of starting one")
+  .option("--service-main <file>", "the inference service's main script, started when --bus is not given", resolve(import.meta.dirname, "../../packages/inference/dist/main.js"))
+  .option("-o, --out <dir>", "folder for the JSON report", "hil-reports")
+  .option("--no-progress", "do not draw a progress bar")
+  .option("--json", "print the report's tallies as JSON")
+  .action(async (opts: { model: string; faults: number; seed: number; modes: CampaignMode[]; kinds: FaultKind[]; bus?: string; serviceMain: string; out: string; progress: boolean; json?: boolean }) => {
+    const logger = createLogger({ name: "hil-campaign", level: process.env["UMBRA_LOG_LEVEL"] ?? "warn" });
+    const clock = new RealClock();
+    const bus = new Bus({ node: `hil-campaign-${process.pid}`, clock, logger });
+    let client: BusClient | undefined;
+    let started: Awaited<ReturnType<typeof startInferenceProcess>> | undefined;
+    try {
+      if (opts.bus) {
+        client = BusClient.start(bus, parseEndpoint(opts.bus));
+        await client.waitConnected(10_000);
+        await client.link.whenSynced(5000);
+      } else {
+        started = await startInferenceProcess(bus, { main: opts.serviceMain, model: opts.model, logger });
+      }
+      const bar = opts.progress && process.stderr.isTTY ? new SingleBar({ format: "{bar} {percentage}% | {value}/{total} faults | ETA {eta}s", hideCursor: true }, Presets.shades_classic) : undefined;
+      bar?.start(opts.faults * opts.modes.length, 0);
+      const report = await runCampaign({ bus, model: opts.model, faults: opts.faults, seed: opts.seed, modes: opts.modes, kinds: opts.kinds, onTrial: (done) => bar?.update(done) });
+      bar?.stop();
+      await mkdir(opts.out, { recursive: true });
+      const file = join(opts.out, `campaign-${opts.model}-seed${opts.seed}.json`);
+      await writeFile(file, JSON.stringify(report, null, 2) + "\n");
+      if (opts.json) process.stdout.write(JSON.stringify({ model: report.model, byMode: report.byMode, byModeAndKind: report.byModeAndKind, report: file }) + "\n");
+      else process.stdout.write(`${formatCampaign(report)}\n${report.trials.length} faults in ${report.wallSeconds.toFixed(1)} s\nreport: ${file}\n`);
+    } finally {
+      await started?.stop();
+      await client?.close();
+      bus.close();
+    }
   });
 
 program.parseAsync().catch((err: unknown) => {

@@ -8,3 +8,4 @@ export { HilRun, HIL_NODE, type HilRunOptions } from "./engine/run.js";
 export { loadReplayLog, parseReplayLog, ReplayError, type ReplayLog, type ReplayStep } from "./engine/replay.js";
 export * from "./orbit/index.js";
 export * from "./models/index.js";
+export { runCampaign, formatCampaign, CampaignError, CAMPAIGN_MODES, FAULT_KINDS, OUTCOMES, type CampaignOptions, type CampaignReport, type CampaignMode, type FaultKind, type Outcome, type Tally, type Trial } from "./campaign/campaign.js";

@@ -32,7 +32,10 @@ export const inferenceSpec = defineService({
       arguments: { version: { min: 1 } },
     }),
     runCanary: command(umbra.inference.v1.RunCanary, { description: "Run the known-answer canaries now (one model or all)" }),
-    rebuildReplicas: command(umbra.inference.v1.RebuildReplicas, { description: "Rebuild every replica from the verified master copy (one model or all)" }),
+    rebuildReplicas: command(umbra.inference.v1.RebuildReplicas, {
+      description: "Rebuild replicas from the verified master copy (one model or all; some replicas or all)",
+      check: (a) => (a.replicas.length <= 3 && a.replicas.every((r) => r <= 2) ? undefined : "replicas must be at most three of 0, 1, 2"),
+    }),
   },
   telemetry: {
     activeModels: { type: "int", description: "Models loaded with their replicas" },
@@ -243,8 +246,12 @@ export class InferenceService extends Service<typeof inferenceSpec> {
       },
       rebuildReplicas: async (args) => {
         const targets = args.model === "" ? [...this.models.values()] : [this.loadedOrReject(args.model)];
-        for (const model of targets) await model.executor.rebuild("all", "by command");
-        return `rebuilt the replicas of ${targets.length} model(s)`;
+        const replicas = [...new Set(args.replicas)].sort();
+        for (const model of targets) {
+          if (replicas.length === 0) await model.executor.rebuild("all", "by command");
+          else for (const r of replicas) await model.executor.rebuild(r, "by command");
+        }
+        return `rebuilt ${replicas.length === 0 ? "the replicas" : `replica(s) ${replicas.join(", ")}`} of ${targets.length} model(s)`;
       },
     };
   }
