@@ -22,7 +22,7 @@ import {
 } from "./codes/secded.js";
 import { GoldenCopyError, RegionError } from "./errors.js";
 import { checkGoldenSpec, readGoldenBlock, sha256Hex, verifyGoldenFile, type GoldenSpec, type VerifiedGolden } from "./golden.js";
-import { readFile, stat } from "node:fs/promises";
+import { open } from "node:fs/promises";
 
 export const DEFAULT_BLOCK_BYTES = 64 * 1024;
 export const MIN_BLOCK_BYTES = 1024;
@@ -227,33 +227,39 @@ export class ProtectedRegion {
     const name = checkName(options.name);
     const { blockBytes } = checkCode(options.code);
     const spec = checkGoldenSpec(options.golden);
-    let size: number;
+    // Read straight into a buffer of our own (aligned, never pooled): no second copy of a large model in memory.
+    let handle;
     try {
-      const s = await stat(spec.path);
-      if (!s.isFile()) throw new GoldenCopyError(spec.path, "not a regular file");
-      size = s.size;
+      handle = await open(spec.path, "r");
     } catch (err) {
-      if (err instanceof GoldenCopyError) throw err;
       throw new GoldenCopyError(spec.path, `cannot open: ${err instanceof Error ? err.message : String(err)}`);
     }
-    if (size === 0) throw new GoldenCopyError(spec.path, "is empty");
-    if (size > MAX_REGION_BYTES) throw new GoldenCopyError(spec.path, `has ${size} bytes; a region holds at most ${MAX_REGION_BYTES}`);
     let bytes: Uint8Array;
     try {
-      const read = await readFile(spec.path);
-      // A plain, 4-byte aligned buffer of our own (readFile may return a view into a pool).
-      bytes = new Uint8Array(read.length);
-      bytes.set(read);
+      const s = await handle.stat();
+      if (!s.isFile()) throw new GoldenCopyError(spec.path, "not a regular file");
+      const size = s.size;
+      if (size === 0) throw new GoldenCopyError(spec.path, "is empty");
+      if (size > MAX_REGION_BYTES) throw new GoldenCopyError(spec.path, `has ${size} bytes; a region holds at most ${MAX_REGION_BYTES}`);
+      bytes = new Uint8Array(size);
+      let got = 0;
+      while (got < size) {
+        const { bytesRead } = await handle.read(bytes, got, Math.min(size - got, 16 * 1024 * 1024), got);
+        if (bytesRead === 0) throw new GoldenCopyError(spec.path, `ended at byte ${got} of ${size} while being read (file shrank?)`);
+        got += bytesRead;
+      }
     } catch (err) {
+      if (err instanceof GoldenCopyError) throw err;
       throw new GoldenCopyError(spec.path, `cannot read: ${err instanceof Error ? err.message : String(err)}`);
+    } finally {
+      await handle.close().catch(() => undefined);
     }
-    if (bytes.length !== size) throw new GoldenCopyError(spec.path, `changed size while being read (${size} then ${bytes.length} bytes)`);
     const digest = sha256Hex(bytes);
     if (digest !== spec.sha256) throw new GoldenCopyError(spec.path, `sha256 is ${digest}, expected ${spec.sha256}`);
     const region = new ProtectedRegion({ name, bytes, ...(options.code ? { code: options.code } : {}), ...(options.clock ? { clock: options.clock } : {}) });
     const blockCrcs = new Uint32Array(region.blocks);
-    for (let b = 0; b < region.blocks; b++) blockCrcs[b] = zlib.crc32(bytes.subarray(b * blockBytes, Math.min(size, (b + 1) * blockBytes)));
-    region.golden = { path: spec.path, sha256: spec.sha256, blockBytes, size, blockCrcs };
+    for (let b = 0; b < region.blocks; b++) blockCrcs[b] = zlib.crc32(bytes.subarray(b * blockBytes, Math.min(bytes.length, (b + 1) * blockBytes)));
+    region.golden = { path: spec.path, sha256: spec.sha256, blockBytes, size: bytes.length, blockCrcs };
     region.goldenStatus = { state: "verified", path: spec.path, sha256: spec.sha256 };
     return region;
   }
