@@ -15,7 +15,8 @@ import type { ProtectedRegion } from "./region.js";
 const { GoldenState } = umbra.scrubber.v1;
 type ScrubStatus = MessageOf<typeof umbra.scrubber.v1.ScrubStatus>;
 
-export const SCRUBBER_APID = 0x030;
+// 0x030 was the first choice, but the thermal governor holds it (docs/icd.md section 9).
+export const SCRUBBER_APID = 0x050;
 const SERVICE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
 
 export const scrubberSpec = defineService({

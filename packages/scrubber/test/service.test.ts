@@ -40,7 +40,7 @@ async function flip<T extends ServiceHarness<ScrubberService>>(h: T, region: str
 }
 
 describe("ScrubberService", () => {
-  it("declares itself at APID 0x030 and reports telemetry, EDAC included", async () => {
+  it("declares itself at APID 0x050 and reports telemetry, EDAC included", async () => {
     const edac = new FakeEdac();
     const h = await start({ edac, regions: [table()] });
     const declaration = h.published(umbra.core.v1.ServiceDeclaration).at(-1)!.message;
