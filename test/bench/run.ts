@@ -9,10 +9,11 @@ import { hilBenchmark } from "./hil.bench.js";
 import { scrubBenchmark } from "./scrub.bench.js";
 import { tcBenchmark } from "./tc.bench.js";
 import { thermalBenchmark } from "./thermal.bench.js";
+import { tmrBenchmark } from "./tmr.bench.js";
 import { formatJson, formatTable, makeReport, type Benchmark } from "./report.js";
 
 /** Every benchmark, in the order a plain `pnpm bench` runs them. */
-const BENCHMARKS: readonly Benchmark[] = [busBenchmark, hilBenchmark, tcBenchmark, archiveBenchmark, thermalBenchmark, scrubBenchmark];
+const BENCHMARKS: readonly Benchmark[] = [busBenchmark, hilBenchmark, tcBenchmark, archiveBenchmark, thermalBenchmark, scrubBenchmark, tmrBenchmark];
 
 function usage(): string {
   const names = BENCHMARKS.map((b) => `  ${b.name.padEnd(10)} ${b.description}`).join("\n");
