@@ -58,9 +58,15 @@ export function close(a: number, b: number, tolerance: Tolerance): boolean {
   return Math.abs(a - b) <= tolerance.abs + tolerance.rel * Math.max(Math.abs(a), Math.abs(b));
 }
 
+/** Bit-identical (a native memcmp): the usual case, since replicas of one model compute the same thing. */
+function identical(a: Float32Array, b: Float32Array): boolean {
+  return a.length === b.length && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+}
+
 /** Whether two tensors agree element by element. */
 export function tensorsAgree(a: Float32Array, b: Float32Array, tolerance: Tolerance): boolean {
   if (a.length !== b.length) return false;
+  if (identical(a, b)) return true;
   for (let i = 0; i < a.length; i++) if (!close(a[i]!, b[i]!, tolerance)) return false;
   return true;
 }
@@ -111,6 +117,7 @@ export function voteMedian(replicas: readonly Float32Array[], tolerance: Toleran
   checkTolerance(tolerance);
   const length = checkReplicas(replicas, "median voter");
   const [a, b, c] = replicas as [Float32Array, Float32Array, Float32Array];
+  if (identical(a, b) && identical(b, c)) return { status: "unanimous", value: new Float32Array(a), dissenters: [] };
   const value = new Float32Array(length);
   for (let i = 0; i < length; i++) value[i] = median3(a[i]!, b[i]!, c[i]!, tolerance);
   return judge(replicas, value, tolerance);
@@ -124,6 +131,7 @@ export function voteMedian(replicas: readonly Float32Array[], tolerance: Toleran
 export function voteBitwise(replicas: readonly Float32Array[], tolerance: Tolerance = DEFAULT_TOLERANCE): TensorVote {
   checkTolerance(tolerance);
   const length = checkReplicas(replicas, "bitwise voter");
+  if (identical(replicas[0]!, replicas[1]!) && identical(replicas[1]!, replicas[2]!)) return { status: "unanimous", value: new Float32Array(replicas[0]!), dissenters: [] };
   const [a, b, c] = replicas.map((r) => new Uint32Array(r.buffer, r.byteOffset, length)) as [Uint32Array, Uint32Array, Uint32Array];
   const bits = new Uint32Array(length);
   for (let i = 0; i < length; i++) {
