@@ -2,9 +2,11 @@
 // `pnpm start`: the payload stack against the embedded HIL environment. A bus
 // hub listens on a Unix socket; the HIL environment runs as its own bus node
 // joined to the hub in-process, publishing the emulated hardware and the orbit's
-// ground truth; the example service runs in its own OS process, joined over the
-// socket. TTC and the flight services join as their issues land, and the
-// supervisor then takes this role over (issue "Supervisor and the full stack").
+// ground truth; the TTC runs in-process too. The flight services (inference,
+// scrubber, thermal) and the example counter service each run in their own OS
+// process on the HIL platform, joined over the socket. This script starts and
+// stops them and reports one that exits; it does not restart them: the
+// supervisor (issue #10) takes this role over.
 import { spawn } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
@@ -29,6 +31,7 @@ const { values } = parseArgs({
     report: { type: "string", default: join(root, ".umbra", "reports") },
     keys: { type: "string", default: join(root, ".umbra", "keys.json") },
     data: { type: "string", default: join(root, ".umbra", "data") },
+    models: { type: "string", default: "tiny-cls,ocr-cls" },
     demo: { type: "boolean", default: false },
     help: { type: "boolean", short: "h", default: false },
   },
@@ -43,8 +46,12 @@ if (values.help) {
   --speed     simulated seconds per wall second for the HIL environment (default 60)
   --report    folder for the HIL report written when the scenario ends or the stack stops
   --keys      telecommand key file (default .umbra/keys.json; a development key is made, mode 600, if it is missing)
-  --data      folder for the TTC's command history and schedule (SQLite)
-  --demo      send a few authenticated telecommands through the TTC (development keys only)`);
+  --data      folder for the SQLite stores: the TTC's ttc.db and archive.db, the inference service's
+              model registry and model files under <data>/inference (default .umbra/data)
+  --models    shipped models the inference service activates (default tiny-cls,ocr-cls;
+              also tiny-seg, ocr-det)
+  --demo      send a few authenticated telecommands through the TTC (development keys only) and
+              exercise the inference, thermal and scrubber services; prints "demo: ..." lines`);
   process.exit(0);
 }
 const duration = values.duration === undefined ? undefined : Number(values.duration);
@@ -143,18 +150,6 @@ hub.subscribe(umbra.ttc.v1.Verification, (v) => {
   logger.info({ command: v.command, service: v.service, stage, success: v.success, code: umbra.ttc.v1.FailureCode[v.code] }, v.detail || "verification");
 });
 
-// --demo: what ground software would send, built with the same (development) key.
-if (values.demo) {
-  // A ground system carries its counters on; the demo stands in with the clock.
-  const ground = new TcBuilder({ keys: await loadKeyFile(values.keys), spi: 1, securitySequence: Math.floor(Date.now() / 1000) % 4_000_000_000, firstSequenceCount: Math.floor(Date.now() / 1000) });
-  const uplink = (packet) => hub.publish(umbra.ttc.v1.TcUplink, { packet, link: "demo" });
-  setTimeout(() => {
-    uplink(ground.areYouAlive(TTC_APID));
-    uplink(ground.perform(0x7f0, "add", umbra.examples.v1.CounterAdd, { amount: 5n }));
-    uplink(ground.perform(0x7f0, "add", umbra.examples.v1.CounterAdd, { amount: 5000n }));
-  }, 1500);
-}
-
 hub.subscribe(umbra.core.v1.ServiceDeclaration, (d) => {
   logger.info({ service: d.name, apid: d.apid, commands: d.commands.map((c) => c.name) }, "service declared");
 });
@@ -169,17 +164,212 @@ hub.subscribe(umbra.core.v1.TelemetryReport, (r) => {
   logger.info({ service: r.service, ...samples }, "telemetry");
 });
 
-const service = spawn(process.execPath, [join(root, "examples/counter-service/dist/main.js"), `unix:${values.socket}`], {
-  stdio: ["ignore", "inherit", "inherit"],
-});
-service.once("exit", (code, signal) => {
-  if (!stopping) {
-    logger.error({ code, signal }, "counter service exited");
-    void shutdown(1);
+// The services, each in its own OS process on the HIL platform, joined over the
+// socket. Each gets its own process group, so a Ctrl-C reaches this script only
+// and the services are stopped here, in order, before the hub closes. One that
+// exits on its own is reported, not restarted (the supervisor, issue #10, will).
+let stopping = false;
+const children = [];
+const unexpectedExits = [];
+function startService(name, main, args = []) {
+  const script = join(root, main);
+  if (!existsSync(script)) {
+    logger.error({ service: name, script }, `${name} is not built (${main} is missing): run pnpm build`);
+    unexpectedExits.push(name);
+    return;
   }
+  const child = spawn(process.execPath, [script, `unix:${values.socket}`, ...args], { stdio: ["ignore", "inherit", "inherit"], detached: true });
+  children.push({ name, child });
+  child.once("error", (err) => logger.error({ service: name, err }, `${name} could not be started`));
+  child.once("exit", (code, signal) => {
+    if (stopping) return;
+    unexpectedExits.push(name);
+    logger.error({ service: name, pid: child.pid, code, signal }, `${name} service exited unexpectedly (${signal ?? `code ${code}`}); it is not restarted`);
+  });
+  logger.info({ service: name, pid: child.pid }, `${name} service started in its own process`);
+}
+startService("counter", "examples/counter-service/dist/main.js");
+startService("inference", "packages/inference/dist/main.js", ["--platform", "hil", "--data", join(values.data, "inference"), "--models", values.models]);
+startService("scrubber", "packages/scrubber/dist/main.js", ["--platform", "hil"]);
+startService("thermal", "packages/thermal/dist/main.js", ["--platform", "hil"]);
+// Last resort if this script dies without shutdown(): do not leave services behind.
+process.once("exit", () => {
+  for (const { child } of children) if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
 });
 
-let stopping = false;
+// --demo: what ground software and the job runner would send. Each step logs one
+// "demo: ..." line with its result.
+if (values.demo) {
+  runDemo().catch((err) => {
+    if (stopping) logger.warn({ err: err.message }, "demo: interrupted by the shutdown");
+    else logger.error({ err }, `demo: failed: ${err.message}`);
+  });
+}
+
+async function runDemo() {
+  const demo = (fields, msg) => logger.info({ demo: true, ...fields }, `demo: ${msg}`);
+  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+  async function until(probe, ms, what) {
+    const end = Date.now() + ms;
+    for (;;) {
+      if (stopping) throw new Error("stopping");
+      const v = await probe();
+      if (v !== undefined) return v;
+      if (Date.now() > end) throw new Error(`timed out after ${ms / 1000} s waiting for ${what}`);
+      await sleep(200);
+    }
+  }
+  // The TTC's verification of a command: its completion, or the first failure.
+  const waiting = new Set();
+  hub.subscribe(umbra.ttc.v1.Verification, (v) => {
+    for (const w of waiting) if (w.service === v.service && w.command === v.command && (!v.success || v.stage === umbra.ttc.v1.VerificationStage.VERIFICATION_STAGE_COMPLETION)) w.resolve(v);
+  });
+  const outcome = (service, command) => {
+    const w = { service, command };
+    const p = new Promise((resolve) => (w.resolve = resolve));
+    waiting.add(w);
+    return p.finally(() => waiting.delete(w));
+  };
+  const latest = { budget: undefined, scrubber: undefined };
+  hub.subscribe(umbra.thermal.v1.PowerBudget, (b) => (latest.budget = b));
+  hub.subscribe(umbra.core.v1.TelemetryReport, (r) => {
+    if (r.service === "scrubber") latest.scrubber = r;
+  });
+
+  // A ground system carries its counters on; the demo stands in with the clock.
+  const ground = new TcBuilder({ keys: await loadKeyFile(values.keys), spi: 1, securitySequence: Math.floor(Date.now() / 1000) % 4_000_000_000, firstSequenceCount: Math.floor(Date.now() / 1000) });
+  const uplink = (packet) => hub.publish(umbra.ttc.v1.TcUplink, { packet, link: "demo" });
+  await sleep(1500);
+  uplink(ground.areYouAlive(TTC_APID));
+  uplink(ground.perform(0x7f0, "add", umbra.examples.v1.CounterAdd, { amount: 5n }));
+  uplink(ground.perform(0x7f0, "add", umbra.examples.v1.CounterAdd, { amount: 5000n }));
+
+  // Inference: wait for the model, then a canary by telecommand through the TTC.
+  const MODEL = "ocr-cls";
+  if (!values.models.split(",").includes(MODEL)) {
+    demo({}, `${MODEL} is not in --models (${values.models}): skipping the inference demo`);
+  } else {
+    const info = await until(
+      () =>
+        hub
+          .request(umbra.inference.v1.DescribeModel, { model: MODEL }, umbra.inference.v1.ModelInfo, { target: "inference", timeoutMs: 1000 })
+          .then((i) => (i.loaded ? i : undefined))
+          .catch(() => undefined),
+      60_000,
+      `the inference service to load ${MODEL}`,
+    );
+    demo(
+      { model: info.model, version: info.version, sha256: info.sha256 },
+      `inference has ${info.model} v${info.version} loaded (${Number(info.sizeBytes)} bytes, voter ${info.voter}, labels ${info.labels.join("/")}, ${info.weights.length} weight ranges in its scrubbed master copy)`,
+    );
+    await until(() => (ttc.dictionary.serviceNamed("inference") ? true : undefined), 10_000, "the TTC to learn the inference service");
+    const canary = outcome("inference", "runCanary");
+    uplink(ground.perform(0x040, "runCanary", umbra.inference.v1.RunCanary, { model: "" }));
+    const v = await canary;
+    demo(
+      { command: "inference.runCanary", success: v.success, code: umbra.ttc.v1.FailureCode[v.code] },
+      `inference.runCanary by telecommand through the TTC: ${v.success ? "completed" : `failed (${umbra.ttc.v1.FailureCode[v.code]})`}: ${v.detail}`,
+    );
+
+    // A protected inference, as the job runner will ask for one, under TMR: a
+    // synthetic line of glyphs (dark "b"-like strokes on white, normalised to
+    // -1..1 as PaddleOCR's classifier expects). What it makes of them does not
+    // matter here; that the three replicas agree, or are outvoted, does.
+    const dims = [1, 3, 48, 192];
+    const pixels = new Float32Array(dims.reduce((a, b) => a * b, 1)).fill(1);
+    const ink = (x, y) => x >= 6 && x < 186 && ((y >= 8 && y < 34 && x % 16 < 3) || (y >= 20 && y < 34 && x % 16 >= 3 && x % 16 < 11 && (y < 23 || y >= 31 || x % 16 >= 8)));
+    for (let c = 0; c < 3; c++) for (let y = 0; y < 48; y++) for (let x = 0; x < 192; x++) if (ink(x, y)) pixels[(c * 48 + y) * 192 + x] = -1;
+    const request = (requestId) =>
+      hub.request(
+        umbra.inference.v1.InferRequest,
+        { model: MODEL, protection: umbra.inference.v1.Protection.PROTECTION_TMR, inputs: [{ name: info.inputs[0].name, dims, data: new Uint8Array(pixels.buffer) }], requestId },
+        umbra.inference.v1.InferResult,
+        { target: "inference", timeoutMs: 10_000 },
+      );
+    const describe = (r) =>
+      `label ${JSON.stringify(r.labelName)} (class ${r.label}, confidence ${r.confidence.toFixed(3)}), vote ${umbra.inference.v1.VoteStatus[r.vote].replace("VOTE_STATUS_", "")}` +
+      `${r.dissentingReplicas.length ? `, replica ${r.dissentingReplicas.join(", ")} outvoted` : ""}, ${r.replicaRuns} replica runs, ${r.latencyMs.toFixed(1)} ms`;
+    const fields = (r) => ({ label: r.labelName, vote: umbra.inference.v1.VoteStatus[r.vote], dissenting: r.dissentingReplicas, replicaRuns: r.replicaRuns, uncorrectable: r.uncorrectable });
+    const first = await request("demo-1");
+    demo(fields(first), `${MODEL} under TMR: ${describe(first)}`);
+    // The HIL fault injector's path: an upset in replica 1's output (exponent
+    // bit of the class that lost), which the vote must outvote.
+    const loser = first.label === 0 ? 1 : 0;
+    const ack = await hub.request(
+      umbra.hil.v1.CorruptReplicaOutput,
+      { service: "inference", replica: 1, bitOffsets: [BigInt(loser * 32 + 30)], injectionId: "demo-upset" },
+      umbra.hil.v1.FaultAck,
+      { target: "inference", timeoutMs: 5000 },
+    );
+    if (!ack.applied) throw new Error(`the upset was not applied: ${ack.error}`);
+    const second = await request("demo-2");
+    demo(fields(second), `${MODEL} under TMR with an upset injected into replica 1's output: ${describe(second)}`);
+  }
+
+  // Thermal: the newest PowerBudget (published every poll).
+  const b = await until(() => latest.budget, 15_000, "a PowerBudget from the thermal service");
+  const grant = (actor) => b.grants.find((g) => g.actor === actor);
+  const cpu = b.grants.filter((g) => g.kind === umbra.thermal.v1.ActorKind.ACTOR_KIND_CPU).map((g) => `${g.actor} ${g.khz / 1000} MHz`);
+  demo(
+    { budgetW: +b.budgetW.toFixed(2), state: umbra.thermal.v1.ThrottleState[b.state], jobConcurrency: b.jobConcurrency, controlZone: b.controlZone, controlC: +b.controlC.toFixed(2) },
+    `thermal PowerBudget #${b.sequence}: ${b.budgetW.toFixed(1)} W (${umbra.thermal.v1.ThrottleState[b.state].replace("THROTTLE_STATE_", "")}, ${b.governor}): ${cpu.join(", ")}, accelerator level ${grant("accelerator")?.level ?? "-"}, ${b.jobConcurrency} job slot(s); ${b.controlZone || "no zone"} at ${b.controlC.toFixed(1)} °C, target ${b.targetC} °C`,
+  );
+
+  // Scrubber: its telemetry (every reportPeriodMs, 10 s), once it knows a region.
+  const value = (r, name) => {
+    const s = r.samples.find((x) => x.name === name);
+    return s?.value ? s.value[s.value.kind] : undefined;
+  };
+  const s = await until(() => (latest.scrubber && Number(value(latest.scrubber, "regions") ?? 0) > 0 ? latest.scrubber : undefined), 30_000, "scrubber telemetry with a protected region");
+  const n = (name) => Number(value(s, name));
+  demo(
+    { regions: n("regions"), protectedBytes: n("protectedBytes"), correctedBits: n("correctedBits"), uncorrectableBlocks: n("uncorrectableBlocks"), edacOk: value(s, "edacOk") },
+    `scrubber telemetry: ${n("regions")} region(s), ${(n("protectedBytes") / 1024).toFixed(0)} KiB protected, ${n("correctedBits")} bit(s) corrected, ${n("uncorrectableBlocks")} uncorrectable block(s), ${value(s, "edacOk") ? `EDAC ${n("edacCorrectable")} correctable, ${n("edacUncorrectable")} uncorrectable` : "EDAC not read yet (it is read every edacPeriodMs)"}`,
+  );
+
+  // The TTC: its mission dictionary, and what its archive holds from the services.
+  const services = ttc.dictionary.services().map((e) => `${e.name}@0x${e.apid.toString(16).padStart(3, "0")}`);
+  demo({ services }, `TTC mission dictionary: ${services.join(", ")}`);
+  // Each service reports every reportPeriodMs (inference and scrubber: 10 s): give them that long.
+  const archivedParameters = () => {
+    const params = {};
+    for (const p of archive.parameters()) params[p.service] = (params[p.service] ?? 0) + 1;
+    return params;
+  };
+  const params = await until(() => {
+    const p = archivedParameters();
+    return ["inference", "scrubber", "thermal"].every((svc) => p[svc] > 0) ? p : undefined;
+  }, 15_000, "telemetry from inference, scrubber and thermal in the TTC archive").catch((err) => {
+    if (stopping) throw err;
+    logger.warn(err.message);
+    return archivedParameters();
+  });
+  const upTo = clock.nowTaiNs() + 60_000_000_000n;
+  const events = {};
+  for (const svc of ["inference", "scrubber", "thermal"]) events[svc] = archive.events({ fromNs: 0n, toNs: upTo, service: svc }).length;
+  demo(
+    { archivedParameters: params, archivedEvents: events },
+    `TTC archive: telemetry parameters per service ${Object.entries(params).map(([k, v]) => `${k} ${v}`).join(", ")}; events from inference ${events.inference}, scrubber ${events.scrubber}, thermal ${events.thermal}`,
+  );
+  demo({}, "done");
+}
+
+async function stopServices() {
+  await Promise.all(
+    children.map(async ({ name, child }) => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((r) => child.once("exit", r));
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => {
+        logger.warn({ service: name, pid: child.pid }, `${name} did not stop within 10 s of SIGTERM; killing it`);
+        child.kill("SIGKILL");
+      }, 10_000);
+      await exited;
+      clearTimeout(timer);
+    }),
+  );
+}
+
 async function shutdown(code) {
   if (stopping) return;
   stopping = true;
@@ -188,10 +378,7 @@ async function shutdown(code) {
     { published: Number(stats.published), delivered: Number(stats.delivered), dropped: Object.fromEntries(Object.entries(stats.dropped).map(([k, v]) => [k, Number(v)])) },
     "bus totals",
   );
-  if (service.exitCode === null) {
-    service.kill("SIGTERM");
-    await new Promise((r) => service.once("exit", r));
-  }
+  await stopServices();
   hil.stop();
   await hilDone.catch((err) => logger.error({ err }, "HIL run failed"));
   hilBus.close();
@@ -201,7 +388,8 @@ async function shutdown(code) {
   archive.close();
   for (const s of servers) await s.close();
   hub.close();
-  process.exit(code);
+  if (unexpectedExits.length) logger.error({ services: unexpectedExits }, "stopped; these services had exited unexpectedly");
+  process.exit(code || (unexpectedExits.length ? 1 : 0));
 }
 process.once("SIGINT", () => void shutdown(0));
 process.once("SIGTERM", () => void shutdown(0));
