@@ -11,9 +11,9 @@
 // case is reported too, as information. Each mode runs through the
 // TmrExecutor with replicas built from a scrubber-protected master copy,
 // exactly as the inference service runs it; every replica has one intra-op
-// thread. Rounds alternate the modes (single, duplex, tmr) so drift on a
-// noisy machine hits all of them alike; throughput is inferences/s over all
-// rounds. Informational: a bare onnxruntime session.run, to show what the
+// thread. The modes take turns call by call (single, duplex, tmr, bare), so
+// drift on a noisy machine hits all of them alike; throughput is tiles/s over
+// all calls. Informational: a bare onnxruntime session.run, to show what the
 // executor itself costs.
 // Targets (batched): duplex-with-arbitration >= 0.45x single, full TMR >= 0.32x.
 import { mkdtempSync, rmSync } from "node:fs";
@@ -47,21 +47,20 @@ async function measureModel(model: ShippedModel, batch: number, clock: SimClock,
     for (let i = 0; i < 10; i++) await executor.infer(inputs, "single");
     const perSingleMs = (performance.now() - t0) / 10;
     const n = Math.max(5, Math.round(TARGET_MS_PER_ROUND / perSingleMs));
-    context.log(`${model.id}, batch ${batch}: ${perSingleMs.toFixed(2)} ms per single inference; ${ROUNDS} rounds of ${n} per mode`);
+    context.log(`${model.id}, batch ${batch}: ${perSingleMs.toFixed(2)} ms per single inference; ${ROUNDS * n} calls per mode, interleaved`);
 
     const modes: ProtectionMode[] = ["single", "duplex", "tmr"];
     const elapsed: Record<string, number> = { single: 0, duplex: 0, tmr: 0, bare: 0 };
-    for (let round = 0; round < ROUNDS; round++) {
+    // Interleaved call by call, so a burst of load from elsewhere falls on every mode alike.
+    for (let i = 0; i < ROUNDS * n; i++) {
       for (const mode of modes) {
         const start = performance.now();
-        for (let i = 0; i < n; i++) {
-          const r = await executor.infer(inputs, mode);
-          if (r.status !== "unvoted" && r.status !== "unanimous") throw new Error(`${model.id} ${mode}: unexpected vote ${r.status} without faults`);
-        }
+        const r = await executor.infer(inputs, mode);
         elapsed[mode]! += performance.now() - start;
+        if (r.status !== "unvoted" && r.status !== "unanimous") throw new Error(`${model.id} ${mode}: unexpected vote ${r.status} without faults`);
       }
       const start = performance.now();
-      for (let i = 0; i < n; i++) await bare.run(inputs);
+      await bare.run(inputs);
       elapsed["bare"]! += performance.now() - start;
     }
     // Tiles per second: inferences x batch.
