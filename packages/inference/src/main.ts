@@ -5,7 +5,7 @@ import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { Bus, BusClient, RealClock, createLogger, parseEndpoint } from "@umbra/core";
-import { createHilPlatform, createLinuxPlatform, type Platform } from "@umbra/platform";
+import { createHilPlatform, createLinuxPlatform, type Platform, waitForHardwareState } from "@umbra/platform";
 import { installShippedModels } from "./bootstrap.js";
 import { ModelRegistry } from "./registry.js";
 import { InferenceService } from "./service.js";
@@ -43,7 +43,14 @@ async function main(): Promise<void> {
     .waitConnected(5000)
     .then(() => client.link.whenSynced(5000))
     .catch((err: unknown) => logger.warn({ err }, "bus hub not reachable yet; starting anyway"));
-  const platform: Platform = values.platform === "linux" ? createLinuxPlatform() : createHilPlatform({ bus, staleAfterMs: 5000 });
+  let platform: Platform;
+  if (values.platform === "linux") platform = createLinuxPlatform();
+  else {
+    const hil = createHilPlatform({ bus, staleAfterMs: 5000 });
+    // The first port reads come at start: let the HIL's first hardware state arrive so they do not fail spuriously.
+    if (!(await waitForHardwareState(hil, 3000))) logger.warn("no hardware state from the HIL within 3 s; starting anyway");
+    platform = hil;
+  }
   const dataDir = resolve(values.data);
   mkdirSync(dataDir, { recursive: true });
   const registry = ModelRegistry.open(join(dataDir, "models.db"));

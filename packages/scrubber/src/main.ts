@@ -5,7 +5,7 @@
 // Usage: umbra-scrubber <endpoint> [--platform hil|linux]
 import { parseArgs } from "node:util";
 import { Bus, BusClient, RealClock, createLogger, parseEndpoint } from "@umbra/core";
-import { createHilPlatform, createLinuxPlatform, type Platform } from "@umbra/platform";
+import { createHilPlatform, createLinuxPlatform, type Platform, waitForHardwareState } from "@umbra/platform";
 import { ScrubberService } from "./service.js";
 
 const USAGE = "usage: umbra-scrubber <unix:/path | tcp:host:port> [--platform hil|linux]";
@@ -39,7 +39,14 @@ async function main(): Promise<void> {
     .waitConnected(5000)
     .then(() => client.link.whenSynced(5000))
     .catch((err: unknown) => logger.warn({ err }, "bus hub not reachable yet; starting anyway"));
-  const platform: Platform = values.platform === "linux" ? createLinuxPlatform() : createHilPlatform({ bus, staleAfterMs: 5000 });
+  let platform: Platform;
+  if (values.platform === "linux") platform = createLinuxPlatform();
+  else {
+    const hil = createHilPlatform({ bus, staleAfterMs: 5000 });
+    // The first port reads come at start: let the HIL's first hardware state arrive so they do not fail spuriously.
+    if (!(await waitForHardwareState(hil, 3000))) logger.warn("no hardware state from the HIL within 3 s; starting anyway");
+    platform = hil;
+  }
   const service = new ScrubberService({ bus, clock, logger }, { edac: platform.edac });
   await service.start();
   const shutdown = async (signal: string) => {

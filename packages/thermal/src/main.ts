@@ -13,7 +13,7 @@
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { Bus, BusClient, RealClock, createLogger, parseEndpoint } from "@umbra/core";
-import { createHilPlatform, createLinuxPlatform, type Platform } from "@umbra/platform";
+import { createHilPlatform, createLinuxPlatform, type Platform, waitForHardwareState } from "@umbra/platform";
 import { ThermalConfigError, checkConfig, type ThermalConfig } from "./config.js";
 import { ThermalService } from "./service.js";
 
@@ -137,9 +137,7 @@ async function main(): Promise<void> {
     // Give the HIL a moment to send its first hardware state, so the actors are
     // built at start and a config that does not fit the emulated hardware fails
     // the start. Without one the service starts anyway and builds them later.
-    const deadline = clock.monotonicMs() + 3000;
-    while (hil.state.count === 0 && clock.monotonicMs() < deadline) await new Promise((r) => setTimeout(r, 50));
-    if (hil.state.count === 0) logger.warn("no hardware state from the HIL within 3 s; starting anyway");
+    if (!(await waitForHardwareState(hil, 3000))) logger.warn("no hardware state from the HIL within 3 s; starting anyway");
     platform = hil;
   }
   // Bad parameters or a config that does not fit the hardware fail here, with the field named.

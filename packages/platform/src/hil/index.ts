@@ -1,4 +1,4 @@
-export { createHilPlatform, HardwareStateCache, type HilPlatform, type HilPlatformOptions } from "./platform.js";
+export { createHilPlatform, HardwareStateCache, waitForHardwareState, type HilPlatform, type HilPlatformOptions } from "./platform.js";
 export {
   checkZones,
   checkZoneCelsius,

@@ -270,6 +270,21 @@ export interface HilPlatform extends Platform {
 }
 
 /**
+ * Waits (in wall time: it is for process start-up) until the HIL has sent a
+ * first HardwareState, so a service that reads its ports at start does not
+ * report a spurious failure. Resolves true when one arrived, false after
+ * timeoutMs without one.
+ */
+export async function waitForHardwareState(platform: HilPlatform, timeoutMs: number): Promise<boolean> {
+  const deadline = performance.now() + timeoutMs;
+  while (platform.state.count === 0) {
+    if (performance.now() >= deadline) return false;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return true;
+}
+
+/**
  * Subscribes to HardwareState on `bus` and serves the ports from it. Bad
  * options throw a RangeError; everything else is a PlatformError from the
  * port call that met it.
