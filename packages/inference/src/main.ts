@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Runs the inference service in its own process, joined to a bus hub.
-// Usage: umbra-inference <endpoint> [--data <dir>] [--platform hil|linux] [--models a,b]
+// Usage: umbra-inference <endpoint> [--data <dir>] [--platform hil|linux] [--models a,b] [--threads n]
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -8,9 +8,10 @@ import { Bus, BusClient, RealClock, createLogger, parseEndpoint } from "@umbra/c
 import { createHilPlatform, createLinuxPlatform, type Platform, waitForHardwareState } from "@umbra/platform";
 import { installShippedModels } from "./bootstrap.js";
 import { ModelRegistry } from "./registry.js";
+import { ortReplicaFactory } from "./replica.js";
 import { InferenceService } from "./service.js";
 
-const USAGE = "usage: umbra-inference <unix:/path | tcp:host:port> [--data <dir>] [--platform hil|linux] [--models tiny-cls,ocr-cls]";
+const USAGE = "usage: umbra-inference <unix:/path | tcp:host:port> [--data <dir>] [--platform hil|linux] [--models tiny-cls,ocr-cls] [--threads 1]";
 
 async function main(): Promise<void> {
   const { values, positionals } = parseArgs({
@@ -19,6 +20,7 @@ async function main(): Promise<void> {
       data: { type: "string", default: ".umbra/data/inference" },
       platform: { type: "string", default: "hil" },
       models: { type: "string", default: "tiny-cls,tiny-seg,ocr-cls" },
+      threads: { type: "string", default: "1" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -33,6 +35,11 @@ async function main(): Promise<void> {
   }
   if (values.platform !== "hil" && values.platform !== "linux") {
     console.error(`--platform must be hil or linux, got ${values.platform}\n${USAGE}`);
+    process.exit(2);
+  }
+  const threads = Number(values.threads);
+  if (!Number.isInteger(threads) || threads < 1 || threads > 64) {
+    console.error(`--threads must be an integer in 1..64 (ONNX Runtime intra-op threads per replica), got ${values.threads}\n${USAGE}`);
     process.exit(2);
   }
   const logger = createLogger({ name: "inference" });
@@ -54,7 +61,7 @@ async function main(): Promise<void> {
   const dataDir = resolve(values.data);
   mkdirSync(dataDir, { recursive: true });
   const registry = ModelRegistry.open(join(dataDir, "models.db"));
-  const service = new InferenceService({ bus, clock, logger }, { registry, power: platform.power });
+  const service = new InferenceService({ bus, clock, logger }, { registry, power: platform.power, factory: ortReplicaFactory({ intraOpThreads: threads }) });
   await service.start();
   const installed = await installShippedModels(service, registry, join(dataDir, "models"), values.models.split(",").filter(Boolean));
   for (const f of installed.failed) logger.error({ model: f.model }, `shipped model not installed: ${f.error}`);
