@@ -20,7 +20,7 @@
 // Each figure is the median of 3 runs; the baseline runs between them.
 import { performance } from "node:perf_hooks";
 import zlib from "node:zlib";
-import { ProtectedRegion, type InterleaveDepth } from "@umbra/scrubber";
+import { ProtectedRegion, type InterleaveDepth } from "@umbra/memory";
 import { median, result, type BenchContext, type BenchResult, type Benchmark } from "./report.js";
 
 const GiB = 1024 ** 3;

@@ -22,7 +22,7 @@ import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { Bus, SimClock, silentLogger } from "@umbra/core";
 import { canaryInput, loadMasterCopy, ortReplicaFactory, shippedModels, TmrExecutor, type ProtectionMode, type ShippedModel } from "@umbra/inference";
-import { Scrubber } from "@umbra/scrubber";
+import { Scrubber } from "@umbra/memory";
 import { result, type BenchContext, type BenchResult, type Benchmark } from "./report.js";
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";

@@ -4,7 +4,7 @@
 // correct. Replicas are built only from it, and only after verify() has
 // scrubbed it, so an upset in memory never becomes a replica's weights.
 import type { Clock } from "@umbra/core";
-import { ProtectedRegion, type Scrubber, type ScrubResult } from "@umbra/scrubber";
+import { ProtectedRegion, type Scrubber, type ScrubResult } from "@umbra/memory";
 import type { MasterCopy } from "./tmr-executor.js";
 
 export interface ProtectedMaster extends MasterCopy {

@@ -10,7 +10,7 @@ import { locateWeights, ModelFormatError, type WeightRange } from "./onnx/weight
 import { ModelRegistry, MODEL_ID, RegistryError, readModelFile, type ModelEntry } from "./registry.js";
 import { ModelLoadError, ortReplicaFactory, type NamedTensors, type ReplicaFactory } from "./replica.js";
 import { canaryInput, decodeInputs, encodeTensors, packTensorSet, TensorError, unpackTensorSet } from "./tensors.js";
-import { Scrubber, type ScrubConfigValues } from "@umbra/scrubber";
+import { Scrubber, type ScrubConfigValues } from "@umbra/memory";
 import { loadMasterCopy, type ProtectedMaster } from "./master-copy.js";
 import { PROTECTION_MODES, TmrExecutor, VOTER_KINDS, type ProtectionMode, type VoterKind } from "./tmr-executor.js";
 

@@ -9,8 +9,7 @@ import { Service } from "@umbra/core";
 import type { EdacCounts, EdacPort } from "@umbra/platform";
 import { REGION_NAME } from "@umbra/platform";
 import { umbra, type MessageOf } from "@umbra/proto";
-import { DEFAULT_SCRUB_CONFIG, SCRUB_CONFIG_LIMITS, Scrubber, type ScrubberOptions, type ScrubConfigValues } from "./scrubber.js";
-import type { ProtectedRegion } from "./region.js";
+import { DEFAULT_SCRUB_CONFIG, SCRUB_CONFIG_LIMITS, Scrubber, type ProtectedRegion, type ScrubberOptions, type ScrubConfigValues } from "@umbra/memory";
 
 const { GoldenState } = umbra.scrubber.v1;
 type ScrubStatus = MessageOf<typeof umbra.scrubber.v1.ScrubStatus>;

@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import { ServiceHarness } from "@umbra/core/testing";
 import { PlatformError, type EdacCounts, type EdacPort } from "@umbra/platform";
 import { umbra } from "@umbra/proto";
-import { ProtectedRegion, SCRUBBER_APID, ScrubberService, type ScrubberServiceOptions } from "../src/index.js";
+import { ProtectedRegion } from "@umbra/memory";
+import { SCRUBBER_APID, ScrubberService, type ScrubberServiceOptions } from "../src/index.js";
 
 const { CommandStatus, Severity } = umbra.core.v1;
 

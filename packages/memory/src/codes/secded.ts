@@ -37,7 +37,7 @@ export const HAMMING_BITS = 7;
 export const CHECK_SYMBOLS = 8;
 
 if (os.endianness() !== "LE") {
-  throw new Error("@umbra/scrubber: the SECDED layout assumes a little-endian host");
+  throw new Error("@umbra/memory: the SECDED layout assumes a little-endian host");
 }
 
 /** Bytes of data in one group of depth D: 64 symbols of D bits. */
