@@ -26,51 +26,17 @@ import type { Bus, Clock } from "@umbra/core";
 import { HilRun, loadScenario, type Scenario } from "@umbra/hil";
 import { createHilPlatform } from "@umbra/platform";
 import { umbra } from "@umbra/proto";
-import { ThermalService, type ThermalConfig } from "@umbra/thermal";
+import { HIL_CONFIG, HIL_PARAMETERS, ThermalService, type ThermalConfig } from "@umbra/thermal";
 import { result, type Benchmark, type BenchResult } from "./report.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const SCENARIOS = { hot: join(here, "../../../hil/scenarios/hot-case.yaml"), nominal: join(here, "../../../hil/scenarios/nominal-day.yaml") };
 
-/** The payload as the governor models it: the kernel-style energy model of each actor. */
-export const CONFIG: ThermalConfig = {
-  cpu: {
-    tables: {
-      policy0: [
-        { khz: 600_000, watts: 6 },
-        { khz: 1_000_000, watts: 11 },
-        { khz: 1_400_000, watts: 19 },
-        { khz: 1_800_000, watts: 32 },
-      ],
-    },
-  },
-  accelerator: {
-    levels: [
-      { level: 0, watts: 0 },
-      { level: 1, watts: 4 },
-      { level: 2, watts: 7 },
-      { level: 3, watts: 10 },
-    ],
-  },
-  jobs: { minSlots: 1, maxSlots: 4, slotW: 1.5 },
-};
+export const CONFIG: ThermalConfig = HIL_CONFIG;
 const IDLE_W = 8;
 
-/** Site defaults for this payload (what a board's config would pass as parameters). */
-export const PARAMETERS = {
-  diePassiveC: 80,
-  dieHotC: 90,
-  dieCriticalC: 100,
-  sustainablePowerW: 30,
-  switchOnBandC: 10,
-  kPo: 3,
-  kPu: 6,
-  kI: 0.02,
-  kD: 0,
-  integralCutoffC: 3,
-  integralMaxW: 25,
-  conservativeBudgetW: 15,
-};
+/** Site defaults for this payload: the tuned gains plus the die trip points the scenarios use. */
+export const PARAMETERS = { ...HIL_PARAMETERS, diePassiveC: 80, dieHotC: 90, dieCriticalC: 100, switchOnBandC: 10, kD: 0, integralCutoffC: 3 };
 
 interface Outcome {
   maxDieC: number;

@@ -35,3 +35,4 @@ export {
 export * from "./linux/index.js";
 export * from "./hil/index.js";
 export * from "./memory-regions.js";
+export { runServiceProcess, UsageError, HIL_STATE_WAIT_MS, type ServiceProcessOptions, type ServiceProcessEnvironment } from "./service-process.js";

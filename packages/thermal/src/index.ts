@@ -19,3 +19,4 @@ export {
 } from "./governor.js";
 export { buildActors, checkConfig, cpuLevels, DEFAULT_CPU_MODEL, ThermalConfigError, type CpuPowerModel, type ThermalConfig } from "./config.js";
 export { ThermalService, thermalSpec, THERMAL_APID, checkParameterSet, readFailure, type ThermalServiceOptions } from "./service.js";
+export { HIL_CONFIG, HIL_PARAMETERS } from "./hil-payload.js";

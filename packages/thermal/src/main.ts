@@ -11,51 +11,12 @@
 // model (HIL_CONFIG below: the emulated hardware's one cpufreq policy, an
 // accelerator and four job slots) and linux uses the default CPU power model.
 import { readFileSync } from "node:fs";
-import { parseArgs } from "node:util";
-import { Bus, BusClient, RealClock, createLogger, parseEndpoint } from "@umbra/core";
-import { createHilPlatform, createLinuxPlatform, type Platform, waitForHardwareState } from "@umbra/platform";
+import { runServiceProcess, UsageError } from "@umbra/platform";
 import { ThermalConfigError, checkConfig, type ThermalConfig } from "./config.js";
+import { HIL_CONFIG, HIL_PARAMETERS } from "./hil-payload.js";
 import { ThermalService } from "./service.js";
 
 const USAGE = "usage: umbra-thermal <unix:/path | tcp:host:port> [--platform hil|linux] [--config <file.json>]";
-
-/**
- * The HIL's emulated payload (hil/src/scenario/schema.ts `hardware:` defaults:
- * policy0 at 600/1000/1400/1800 MHz) as test/bench/thermal.bench.ts models it.
- * A scenario that changes the cpufreq steps needs a config file with a table
- * for them; the service refuses a table that misses a step, naming it.
- */
-const HIL_CONFIG: ThermalConfig = {
-  cpu: {
-    tables: {
-      policy0: [
-        { khz: 600_000, watts: 6 },
-        { khz: 1_000_000, watts: 11 },
-        { khz: 1_400_000, watts: 19 },
-        { khz: 1_800_000, watts: 32 },
-      ],
-    },
-  },
-  accelerator: {
-    levels: [
-      { level: 0, watts: 0 },
-      { level: 1, watts: 4 },
-      { level: 2, watts: 7 },
-      { level: 3, watts: 10 },
-    ],
-  },
-  jobs: { minSlots: 1, maxSlots: 4, slotW: 1.5 },
-};
-
-/** Site defaults for the HIL payload: the gains the bench tuned (packages/thermal/README.md, Tuning). */
-const HIL_PARAMETERS: Record<string, unknown> = {
-  sustainablePowerW: 30,
-  kPo: 3,
-  kPu: 6,
-  kI: 0.02,
-  integralMaxW: 25,
-  conservativeBudgetW: 15,
-};
 
 /** A board without a config file: the default CPU power model on whatever policies sysfs lists. */
 const LINUX_CONFIG: ThermalConfig = { jobs: { minSlots: 1, maxSlots: 4, slotW: 1.5 } };
@@ -89,79 +50,33 @@ function loadThermalConfigFile(file: string): { config: ThermalConfig; parameter
   return { config: cfg, parameters: (parameters ?? {}) as Record<string, unknown> };
 }
 
-async function main(): Promise<void> {
-  const { values, positionals } = parseArgs({
-    allowPositionals: true,
-    options: {
-      platform: { type: "string", default: "hil" },
-      config: { type: "string" },
-      help: { type: "boolean", short: "h" },
-    },
-  });
-  if (values.help) {
-    console.log(USAGE);
-    return;
-  }
-  const target = positionals[0] ?? process.env["UMBRA_BUS"];
-  if (!target) {
-    console.error(USAGE);
-    process.exit(2);
-  }
-  if (values.platform !== "hil" && values.platform !== "linux") {
-    console.error(`--platform must be hil or linux, got ${values.platform}\n${USAGE}`);
-    process.exit(2);
-  }
-  let site: { config: ThermalConfig; parameters: Record<string, unknown> };
-  try {
-    site = values.config
-      ? loadThermalConfigFile(values.config)
-      : values.platform === "hil"
-        ? { config: HIL_CONFIG, parameters: HIL_PARAMETERS }
-        : { config: LINUX_CONFIG, parameters: {} };
-  } catch (err) {
-    console.error(err instanceof Error ? err.message : err);
-    process.exit(2);
-  }
-  const logger = createLogger({ name: "thermal" });
-  const clock = new RealClock();
-  const bus = new Bus({ node: `thermal-${process.pid}`, clock, logger });
-  const client = BusClient.start(bus, parseEndpoint(target));
-  await client
-    .waitConnected(5000)
-    .then(() => client.link.whenSynced(5000))
-    .catch((err: unknown) => logger.warn({ err }, "bus hub not reachable yet; starting anyway"));
-  let platform: Platform;
-  if (values.platform === "linux") platform = createLinuxPlatform();
-  else {
-    const hil = createHilPlatform({ bus, staleAfterMs: 5000 });
-    // Give the HIL a moment to send its first hardware state, so the actors are
-    // built at start and a config that does not fit the emulated hardware fails
-    // the start. Without one the service starts anyway and builds them later.
-    if (!(await waitForHardwareState(hil, 3000))) logger.warn("no hardware state from the HIL within 3 s; starting anyway");
-    platform = hil;
-  }
-  // Bad parameters or a config that does not fit the hardware fail here, with the field named.
-  const from = values.config ?? `the built-in ${values.platform} config`;
-  let service: ThermalService;
-  try {
-    service = new ThermalService({ bus, clock, logger, parameters: site.parameters }, { thermal: platform.thermal, cpufreq: platform.cpufreq, config: site.config });
-    await service.start();
-  } catch (err) {
-    throw new Error(`${from}: ${err instanceof Error ? err.message : String(err)}`);
-  }
-  const shutdown = async (signal: string) => {
-    logger.info({ signal }, "shutting down");
-    await service.stop();
-    await platform.close();
-    await client.close(); // lets the final heartbeat reach the hub
-    bus.close();
-    process.exit(0);
-  };
-  process.once("SIGINT", () => void shutdown("SIGINT"));
-  process.once("SIGTERM", () => void shutdown("SIGTERM"));
-}
+let site: { config: ThermalConfig; parameters: Record<string, unknown> } = { config: LINUX_CONFIG, parameters: {} };
 
-main().catch((err: unknown) => {
-  console.error(err instanceof Error ? err.message : err);
-  process.exit(1);
+await runServiceProcess({
+  name: "thermal",
+  usage: USAGE,
+  options: { config: { type: "string" } },
+  // The config file is read before joining the bus, so a bad one fails at once.
+  checkOptions: (values) => {
+    try {
+      site = values["config"] ? loadThermalConfigFile(String(values["config"])) : values["platform"] === "hil" ? { config: HIL_CONFIG, parameters: HIL_PARAMETERS } : { config: LINUX_CONFIG, parameters: {} };
+    } catch (err) {
+      throw new UsageError(err instanceof Error ? err.message : String(err));
+    }
+  },
+  create: ({ bus, clock, logger, platform, values }) => {
+    // Bad parameters or a config that does not fit the hardware fail here, with the field named.
+    const from = values["config"] ? String(values["config"]) : `the built-in ${String(values["platform"])} config`;
+    const named = (err: unknown) => new Error(`${from}: ${err instanceof Error ? err.message : String(err)}`);
+    let service: ThermalService;
+    try {
+      service = new ThermalService({ bus, clock, logger, parameters: site.parameters }, { thermal: platform.thermal, cpufreq: platform.cpufreq, config: site.config });
+    } catch (err) {
+      throw named(err);
+    }
+    return {
+      start: () => service.start().catch((err: unknown) => Promise.reject(named(err))),
+      stop: () => service.stop(),
+    };
+  },
 });
