@@ -15,6 +15,8 @@ import { loadMasterCopy, type ProtectedMaster } from "./master-copy.js";
 import { PROTECTION_MODES, TmrExecutor, VOTER_KINDS, type ProtectionMode, type VoterKind } from "./tmr-executor.js";
 
 const Protection = umbra.inference.v1.Protection;
+/** How long one power reading stands for the payload's draw while computing. */
+const POWER_SAMPLE_MS = 1000;
 const VoteStatus = umbra.inference.v1.VoteStatus;
 
 export const inferenceSpec = defineService({
@@ -121,6 +123,8 @@ export class InferenceService extends Service<typeof inferenceSpec> {
   private readonly pendingOutputFlips: number[][][] = [[], [], []];
   private lastLatencyMs = 0;
   private lastEnergyJ = 0;
+  /** The last good power reading, reused for POWER_SAMPLE_MS of compute-time stopwatch. */
+  private power: { watts: number; atMs: number } | undefined;
   private canaryTimer: { cancel(): void } | undefined;
   private reportTimer: { cancel(): void } | undefined;
   /** Scrubs this process's master copies; the scrubber service aggregates its status. */
@@ -141,7 +145,8 @@ export class InferenceService extends Service<typeof inferenceSpec> {
     this.scrubber = new Scrubber({ service: this.name, bus: this.bus, clock: this.clock, logger: this.log, ...(this.options.scrub ? { config: this.options.scrub } : {}) });
     for (const entry of this.options.registry.activeModels()) {
       try {
-        await this.load(entry);
+        const model = await this.load(entry);
+        this.models.set(entry.id, model);
       } catch (err) {
         this.log.error({ err, model: entry.id, version: entry.version }, "active model did not load");
         this.event("modelLoadFailed", `${entry.id} v${entry.version} did not load at start: ${message(err)}`, { model: entry.id, version: String(entry.version) });
@@ -295,7 +300,7 @@ export class InferenceService extends Service<typeof inferenceSpec> {
       if (!entry) throw new RegistryError(`model ${id} version ${version} is not registered`);
       const previous = this.models.get(id);
       if (previous?.entry.version === version) return entry; // already active: nothing to do
-      const next = await this.load(entry, false);
+      const next = await this.load(entry);
       this.options.registry.setActive(id, version);
       this.models.set(id, next);
       if (previous) await this.unload(previous);
@@ -395,7 +400,8 @@ export class InferenceService extends Service<typeof inferenceSpec> {
     }
   }
 
-  private async load(entry: ModelEntry, install = true): Promise<LoadedModel> {
+  /** Builds a model ready to serve (master copy, replicas, canary passed); the caller installs it. */
+  private async load(entry: ModelEntry): Promise<LoadedModel> {
     const canary = this.options.registry.canary(entry.id, entry.version);
     if (!canary) throw new RegistryError(`model ${entry.id} v${entry.version} has no canary record`);
     if (!this.scrubber) throw new RegistryError("the service is not initialised");
@@ -431,9 +437,6 @@ export class InferenceService extends Service<typeof inferenceSpec> {
       // A fresh replica must give the registered answers before it serves anyone.
       const failed = await executor.runCanary(model.canaryInputs, model.canaryGolden);
       if (failed.length > 0) throw new ModelLoadError(`replicas ${failed.join(", ")} did not reproduce the canary's golden outputs`);
-      executor.counters.canaryRuns = 0;
-      executor.counters.rebuilds = 0;
-      if (install) this.models.set(entry.id, model);
       return model;
     } catch (err) {
       await executor?.close();
@@ -468,24 +471,36 @@ export class InferenceService extends Service<typeof inferenceSpec> {
     this.totals.canaryFailures += c.canaryFailures - before.canaryFailures;
   }
 
-  /** Energy of one unprotected inference: payload power while computing times its compute time. */
+  /**
+   * Energy of one unprotected inference: payload power while computing times
+   * its compute time. On a board the power port is several sysfs reads, so
+   * it is sampled at most once per POWER_SAMPLE_MS, not after every inference.
+   */
   private async measure(model: LoadedModel, latencyPerRunMs: number): Promise<void> {
     const p = model.pending;
     p.latencyMs += latencyPerRunMs;
     p.count++;
-    if (!this.options.power) return;
+    const watts = await this.payloadWatts();
+    if (watts === undefined) return;
+    const energy = (watts * latencyPerRunMs) / 1000;
+    p.energyJ += energy;
+    p.energyCount++;
+    this.lastEnergyJ = energy;
+  }
+
+  private async payloadWatts(): Promise<number | undefined> {
+    if (!this.options.power) return undefined;
+    const now = this.stopwatch();
+    if (this.power && now - this.power.atMs < POWER_SAMPLE_MS) return this.power.watts;
     try {
       const reading = await this.options.power.read();
       const watts = reading.busVoltageV * reading.busCurrentA;
-      if (Number.isFinite(watts) && watts >= 0) {
-        const energy = (watts * latencyPerRunMs) / 1000;
-        p.energyJ += energy;
-        p.energyCount++;
-        this.lastEnergyJ = energy;
-      }
+      this.power = Number.isFinite(watts) && watts >= 0 ? { watts, atMs: now } : undefined;
     } catch (err) {
+      this.power = undefined;
       this.log.debug({ err }, "no power reading for this inference");
     }
+    return this.power?.watts;
   }
 
   private flushModel(model: LoadedModel): void {

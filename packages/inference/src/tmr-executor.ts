@@ -7,7 +7,7 @@
 // as good.
 import { withBitsFlipped } from "./onnx/weights.js";
 import type { NamedTensors, Replica, ReplicaFactory } from "./replica.js";
-import { DEFAULT_TOLERANCE, checkTolerance, tensorsAgree, voteArgmax, voteBitwise, voteMedian, type Tolerance, type VoteStatus } from "./voters.js";
+import { DEFAULT_TOLERANCE, argmaxRow, checkTolerance, tensorsAgree, voteArgmax, voteBitwise, voteMedian, type Tolerance, type VoteStatus } from "./voters.js";
 
 export type ProtectionMode = "single" | "tmr" | "duplex";
 export const PROTECTION_MODES: readonly ProtectionMode[] = ["single", "tmr", "duplex"];
@@ -337,19 +337,7 @@ export class TmrExecutor {
     result.labels = [];
     result.confidences = [];
     for (let row = 0; row < rows; row++) {
-      let best = -1;
-      let bestValue = -Infinity;
-      for (let k = 0; k < classes; k++) {
-        const v = data[0]![row * classes + k]!;
-        if (Number.isNaN(v)) {
-          best = -1;
-          break;
-        }
-        if (v > bestValue) {
-          bestValue = v;
-          best = k;
-        }
-      }
+      const best = argmaxRow(data[0]!, row, classes);
       result.labels.push(best);
       result.confidences.push(best < 0 ? 0 : Math.min(...data.map((d) => d[row * classes + best]!)));
     }

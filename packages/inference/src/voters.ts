@@ -143,7 +143,8 @@ export function voteBitwise(replicas: readonly Float32Array[], tolerance: Tolera
   return judge(replicas, new Float32Array(bits.buffer), tolerance);
 }
 
-function argmaxRow(probabilities: Float32Array, row: number, classes: number): number {
+/** The class with the highest value in one row of a [rows, classes] output; -1 if the row holds a NaN. */
+export function argmaxRow(probabilities: Float32Array, row: number, classes: number): number {
   let best = -1;
   let bestValue = -Infinity;
   for (let k = 0; k < classes; k++) {

@@ -47,7 +47,6 @@ function forEachField(reader: protobuf.Reader, start: number, end: number, visit
       reader.skipType(wireType);
       if (reader.pos > end) throw new ModelFormatError(`field ${field} at byte ${valueStart} runs past its message`);
       visit(field, wireType, valueStart, reader.pos);
-      reader.pos = Math.max(reader.pos, valueStart);
     }
   }
 }
