@@ -1,1 +1,11 @@
-export {};
+export * from "./job.js";
+export * from "./forecast.js";
+export * from "./scheduler.js";
+export * from "./costs.js";
+export * from "./metering.js";
+export * from "./store.js";
+export * from "./backend.js";
+export * from "./tiles.js";
+export * from "./tile-archive.js";
+export * from "./summary.js";
+export { JobsService, jobsSpec, JOBS_APID, type JobsServiceOptions } from "./service.js";
