@@ -26,6 +26,33 @@ export interface Window {
   endS: number;
 }
 
+/** Where the spacecraft is in its day/night cycle (published as HardwareState.illumination). */
+export interface Illumination {
+  /** Outside every eclipse window. */
+  sunlit: boolean;
+  /** Seconds to the next shadow entry (sunlit) or exit (in eclipse); -1 = none in the windows. */
+  secondsToTransition: number;
+  /** Length of the current eclipse, or of the next one when sunlit; 0 = none in the windows. */
+  eclipseDurationS: number;
+  orbitPeriodS: number;
+}
+
+/**
+ * Illumination at tS from sorted, disjoint eclipse windows. Inside a window
+ * means [startS, endS): the same edges secondsToShadowChange has always used.
+ * A window already open at the scenario's start is clipped there, so at the
+ * very start the current eclipse's length can read short.
+ */
+export function illuminationAt(eclipses: readonly Window[], tS: number, orbitPeriodS: number): Illumination {
+  for (const w of eclipses) {
+    if (w.endS <= tS) continue;
+    const eclipseDurationS = w.endS - w.startS;
+    if (w.startS > tS) return { sunlit: true, secondsToTransition: w.startS - tS, eclipseDurationS, orbitPeriodS };
+    return { sunlit: false, secondsToTransition: w.endS - tS, eclipseDurationS, orbitPeriodS };
+  }
+  return { sunlit: true, secondsToTransition: -1, eclipseDurationS: 0, orbitPeriodS };
+}
+
 export interface EnvironmentStep {
   elapsedS: number;
   utcMs: number;
@@ -36,6 +63,7 @@ export interface EnvironmentStep {
   spe: boolean;
   stationsInView: string[];
   secondsToShadowChange: number;
+  illumination: Illumination;
   payloadDemandW: number;
   power: PowerStepResult;
   temperaturesC: { die: number; board: number; radiator: number };
@@ -131,12 +159,9 @@ export class Environment {
     return this.scenario.radiation.solarParticleEvents.some((e) => tS >= e.start && tS < e.start + e.duration);
   }
 
-  private secondsToShadowChange(tS: number): number {
-    for (const w of this.eclipses) {
-      if (w.startS > tS) return w.startS - tS;
-      if (w.endS > tS) return w.endS - tS;
-    }
-    return -1;
+  /** Illumination at tS (default now), from the eclipse windows and the propagator's period (2π·√(a³/μ) for a circular orbit). */
+  illumination(tS = this.elapsedS): Illumination {
+    return illuminationAt(this.eclipses, tS, this.propagator.periodS);
   }
 
   /** Advances by dtS with the payload drawing payloadDemandW; returns the state at the end of the step. */
@@ -158,6 +183,7 @@ export class Environment {
     const payloadSuppliedW = Math.max(0, payloadDemandW + this.power.latchUpW - power.shedW);
     this.thermal.step(dtS, { payloadPowerW: payloadSuppliedW, sunFraction: fraction });
     const radiation = this.radiation.step(dtS, { inSaa, spe }, exposedBits);
+    const illumination = this.illumination(tS);
     return {
       elapsedS: tS,
       utcMs,
@@ -167,7 +193,8 @@ export class Environment {
       inSaa,
       spe,
       stationsInView: this.scenario.groundStations.filter((s) => elevationDeg(s, orbit) >= s.minElevationDeg).map((s) => s.name),
-      secondsToShadowChange: this.secondsToShadowChange(tS),
+      secondsToShadowChange: illumination.secondsToTransition,
+      illumination,
       payloadDemandW,
       power,
       temperaturesC: this.thermal.temperaturesC(),

@@ -21,6 +21,7 @@ export interface HardwareInputs {
   busCurrentA: number;
   inputPowerW: number;
   batterySocPct: number;
+  illumination: { sunlit: boolean; secondsToTransition: number; eclipseDurationS: number; orbitPeriodS: number };
 }
 
 export class EmulatedHardware {
@@ -117,6 +118,8 @@ export class EmulatedHardware {
       },
       edac: this.edac.map((e) => ({ ...e })),
       watchdog: { armed: this.watchdog.armed, timeoutS: this.watchdog.timeoutS, lastKickNs: this.watchdog.lastKickNs, expirations: this.watchdog.expirations },
+      // What the spacecraft bus tells the payload: its eclipse prediction, not a sensor, so no sensor faults apply.
+      illumination: { ...inputs.illumination },
     };
   }
 }

@@ -3,7 +3,8 @@
 // (umbra.hil.v1.EnvironmentSample) on the bus, answers the hardware requests
 // services make through the platform's HIL adapters (target "hil"), injects
 // scheduled and radiation-driven faults, and records everything for the report.
-import { Bus, Priority, SimClock, formatTai, silentLogger, utcMsToTaiNs, type Logger } from "@umbra/core";
+import { Bus, Priority, SimClock, formatTai, isValidNodeName, silentLogger, utcMsToTaiNs, type Logger } from "@umbra/core";
+import { MAX_BUSY_CORES } from "@umbra/platform";
 import { umbra } from "@umbra/proto";
 import type { Scenario, FaultSpec } from "../scenario/schema.js";
 import { Recorder, SERIES_NAMES, type FaultAction, type FaultEntry, type RunReport, type SeriesName } from "../report/report.js";
@@ -16,9 +17,16 @@ import type { ReplayLog } from "./replay.js";
 export const HIL_NODE = "hil";
 const HOST = hostname();
 /** Power reports older than this many steps no longer count as the payload's draw. */
-const POWER_DRAW_TTL_STEPS = 3;
+export const POWER_DRAW_TTL_STEPS = 3;
+/**
+ * A ComputeActivity report also stays fresh for this much wall time, if that
+ * is longer: services under `pnpm start` report on the wall clock (every
+ * second by default) while the HIL runs simulated time at speed 60, so three
+ * 10 s steps pass in half a wall second, less than one report period.
+ */
+export const ACTIVITY_TTL_WALL_MS = 2000;
 /** Exponent of the CPU frequency ratio applied to the payload's dynamic power (between f and f³; see docs/hil.md). */
-const DYNAMIC_POWER_EXPONENT = 2;
+export const DYNAMIC_POWER_EXPONENT = 2;
 /** How long a radiation-induced hang lasts before the process resumes (standing in for a reset by the supervisor). */
 const SEFI_HANG_S = 120;
 
@@ -34,6 +42,12 @@ export interface HilRunOptions {
   logger?: Logger;
   /** Time allowed (simulated ms) for a service to acknowledge an injected fault. */
   faultAckTimeoutMs?: number;
+  /**
+   * Wall-clock milliseconds on a monotonic scale, for how long a
+   * ComputeActivity report stays fresh (ACTIVITY_TTL_WALL_MS). Default
+   * performance.now(); tests inject one.
+   */
+  wallClockMs?: () => number;
   /**
    * Apply exactly these faults (from an earlier run's log) instead of the
    * scenario's schedule and the radiation model's draws. The environment
@@ -70,6 +84,12 @@ export class HilRun {
   private nextRegionBit = 0;
   private readonly processes = new Map<string, ProcessInfo>();
   private readonly powerDraws = new Map<string, { watts: number; step: number }>();
+  /** Newest ComputeActivity per source: busy cores, and the step and wall time it arrived. */
+  private readonly activity = new Map<string, { busyCores: number; step: number; wallMs: number }>();
+  private invalidActivityReports = 0;
+  /** CPUs in the scenario's cpufreq policies: what Σ busy cores is a fraction of. */
+  private readonly cpuCount: number;
+  private readonly wallClockMs: () => number;
   private readonly ownsBus: boolean;
   private step = 0;
   private stopped = false;
@@ -108,6 +128,8 @@ export class HilRun {
     this.environment = new Environment(options.scenario);
     this.hardware = new EmulatedHardware(options.scenario.hardware);
     this.faultRng = new Rng(options.scenario.seed).fork("faults");
+    this.cpuCount = new Set(options.scenario.hardware.cpufreq.flatMap((p) => p.cpus)).size;
+    this.wallClockMs = options.wallClockMs ?? (() => performance.now());
     this.wireBus();
   }
 
@@ -173,6 +195,15 @@ export class HilRun {
     const bus = this.bus;
     bus.subscribe(umbra.platform.v1.PowerDraw, (d) => {
       if (Number.isFinite(d.watts) && d.watts >= 0 && d.watts < 1e5) this.powerDraws.set(d.source, { watts: d.watts, step: this.step });
+    });
+    bus.subscribe(umbra.platform.v1.ComputeActivity, (a) => {
+      // Outside input: a report that cannot be a load (NaN, negative, more cores than any payload has, no source) is counted and dropped.
+      if (typeof a.source !== "string" || !isValidNodeName(a.source) || !Number.isFinite(a.busyCores) || a.busyCores < 0 || a.busyCores > MAX_BUSY_CORES) {
+        this.invalidActivityReports++;
+        if (this.invalidActivityReports <= 10) this.log.warn({ source: String(a.source).slice(0, 64), busyCores: a.busyCores }, "invalid ComputeActivity report dropped");
+        return;
+      }
+      this.activity.set(a.source, { busyCores: a.busyCores, step: this.step, wallMs: this.wallClockMs() });
     });
     bus.subscribe(umbra.core.v1.Heartbeat, (hb) => {
       if (hb.pid > 0) this.processes.set(hb.service, { pid: hb.pid, node: hb.node, host: hb.host });
@@ -256,6 +287,12 @@ export class HilRun {
     );
   }
 
+  /**
+   * The payload's draw this step: what services report with PowerDraw when
+   * any report is fresh; otherwise idle plus the dynamic part scaled by how
+   * busy the fresh ComputeActivity reports say the CPUs are; with neither,
+   * the scenario's duty cycle stands in for the software's load.
+   */
   private payloadDemandW(): number {
     const p = this.scenario.power.payload;
     let reported = 0;
@@ -268,7 +305,19 @@ export class HilRun {
       }
     }
     if (any) return reported;
-    const dynamic = (p.busyW - p.idleW) * p.dutyCycle * this.hardware.frequencyRatio() ** DYNAMIC_POWER_EXPONENT;
+    const wallMs = this.wallClockMs();
+    let busyCores = 0;
+    let active = false;
+    for (const [source, a] of this.activity) {
+      // Fresh while either holds: the step count (fast-time, in-process services) or the wall time (services on the wall clock).
+      if (this.step - a.step > POWER_DRAW_TTL_STEPS && wallMs - a.wallMs > ACTIVITY_TTL_WALL_MS) this.activity.delete(source);
+      else {
+        busyCores += a.busyCores;
+        active = true;
+      }
+    }
+    const utilisation = active ? Math.min(1, busyCores / this.cpuCount) : p.dutyCycle;
+    const dynamic = (p.busyW - p.idleW) * utilisation * this.hardware.frequencyRatio() ** DYNAMIC_POWER_EXPONENT;
     return p.idleW + Math.max(0, dynamic);
   }
 
@@ -539,6 +588,7 @@ export class HilRun {
         busCurrentA: env.power.busCurrentA,
         inputPowerW: env.power.arrayW,
         batterySocPct: env.power.socPct,
+        illumination: env.illumination,
       }),
       { priority: Priority.PRIORITY_TELEMETRY },
     );
@@ -637,6 +687,7 @@ export class HilRun {
         faultsRecorded: this.faults.length,
         downlinkedPackets: this.downlinkedPackets,
         downlinkedBytes: this.downlinkedBytes,
+        invalidActivityReports: this.invalidActivityReports,
       },
       run: { wallSeconds, simulatedToWallRatio: end / Math.max(wallSeconds, 1e-6), node: process.version },
     };

@@ -16,11 +16,18 @@ export interface BootstrapResult {
  * named in `activate` that have no active version. A model that fails is
  * reported, not fatal: the others still load.
  */
-export async function installShippedModels(service: InferenceService, registry: ModelRegistry, modelsDir: string, activate: readonly string[]): Promise<BootstrapResult> {
+export async function installShippedModels(
+  service: InferenceService,
+  registry: ModelRegistry,
+  modelsDir: string,
+  activate: readonly string[],
+  /** The catalogue; default the shipped one (tests pass their own). */
+  catalogueOf: (modelsDir: string) => ShippedModel[] = shippedModels,
+): Promise<BootstrapResult> {
   const result: BootstrapResult = { registered: [], activated: [], failed: [] };
   let catalogue: ShippedModel[];
   try {
-    catalogue = shippedModels(modelsDir);
+    catalogue = catalogueOf(modelsDir);
   } catch (err) {
     result.failed.push({ model: "(catalogue)", error: err instanceof Error ? err.message : String(err) });
     return result;
@@ -31,7 +38,7 @@ export async function installShippedModels(service: InferenceService, registry: 
   for (const m of catalogue) {
     try {
       if (!registry.get(m.id, m.version)) {
-        await service.register({ id: m.id, version: m.version, path: m.path, voter: m.voter, labels: m.labels, inputDims: m.inputDims });
+        await service.register({ id: m.id, version: m.version, path: m.path, voter: m.voter, labels: m.labels, inputDims: m.inputDims, ...(m.accuracy === undefined ? {} : { accuracy: m.accuracy }) });
         result.registered.push(m.id);
       }
       if (activate.includes(m.id) && !registry.active(m.id)) {

@@ -1,6 +1,6 @@
 export { buildTinyCnn, TINY_CNN_INPUT, TINY_CNN_OUTPUT, type TinyCnnOptions } from "./onnx/build-cnn.js";
 export { locateWeights, weightBitOffset, weightCount, withBitsFlipped, ModelFormatError, type WeightRange } from "./onnx/weights.js";
-export { ModelRegistry, RegistryError, readModelFile, MODEL_ID, MAX_MODEL_BYTES, type ModelEntry, type NewModel, type CanaryRecord } from "./registry.js";
+export { ModelRegistry, RegistryError, readModelFile, accuracyProblem, MODEL_ID, MAX_MODEL_BYTES, type ModelEntry, type NewModel, type CanaryRecord } from "./registry.js";
 export { ortReplicaFactory, ModelLoadError, type NamedTensors, type Replica, type ReplicaFactory, type SessionOptions, type TensorShape } from "./replica.js";
 export { canaryInput, decodeInputs, encodeTensors, tensorsFromWire, TensorError, MAX_TENSOR_ELEMENTS } from "./tensors.js";
 export {

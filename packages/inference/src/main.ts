@@ -28,7 +28,7 @@ await runServiceProcess({
     onShutdown(() => registry.close());
     const service = new InferenceService(
       { bus, clock, logger },
-      { registry, power: platform.power, factory: ortReplicaFactory({ intraOpThreads: Number(values["threads"]) }) },
+      { registry, power: platform.power, activity: platform.activity, factory: ortReplicaFactory({ intraOpThreads: Number(values["threads"]) }) },
     );
     return {
       // Models are installed once the service runs (registration needs its scrub agent).

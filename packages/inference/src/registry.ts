@@ -1,7 +1,7 @@
 // The model registry: which model files the payload has, what they must hash
 // to, how they are called and voted, which version of each is active, their
-// canary records, and the energy and latency per inference measured on this
-// payload. better-sqlite3 in WAL mode with synchronous FULL: a registration
+// canary records, the energy and latency per inference measured on this
+// payload, and each version's declared accuracy. better-sqlite3 in WAL mode with synchronous FULL: a registration
 // or an activation that returned survives a power cut.
 import { createHash } from "node:crypto";
 import { readFileSync, statSync } from "node:fs";
@@ -14,7 +14,11 @@ export const SHA256_HEX = /^[0-9a-f]{64}$/;
 /** Largest model file the registry accepts (the payload's memory holds a master copy and three replicas). */
 export const MAX_MODEL_BYTES = 512 * 1024 * 1024;
 export const MAX_LABELS = 1000;
-const SCHEMA_VERSION = 1;
+/**
+ * 1: models, active, canaries.
+ * 2: models.accuracy (declared accuracy, 0 = not declared), added in place to a version 1 file.
+ */
+const SCHEMA_VERSION = 2;
 
 export class RegistryError extends Error {
   constructor(message: string) {
@@ -44,9 +48,19 @@ export interface ModelEntry {
   /** Learned latency per unprotected inference (ms); 0 until measured. */
   latencyMs: number;
   samples: number;
+  /** Declared accuracy on the ground validation set, 0..1; 0 = not declared. */
+  accuracy: number;
 }
 
-export type NewModel = Omit<ModelEntry, "energyJ" | "latencyMs" | "samples" | "sha256" | "sizeBytes"> & { sha256?: string };
+export type NewModel = Omit<ModelEntry, "energyJ" | "latencyMs" | "samples" | "sha256" | "sizeBytes" | "accuracy"> & { sha256?: string; accuracy?: number };
+
+/** Why `accuracy` is not a declared accuracy (a finite number in 0..1; 0 = not declared), or undefined. */
+export function accuracyProblem(accuracy: unknown): string | undefined {
+  if (typeof accuracy !== "number" || !Number.isFinite(accuracy) || accuracy < 0 || accuracy > 1) {
+    return `accuracy must be a number in 0..1 (0 = not declared), got ${typeof accuracy === "number" ? String(accuracy) : typeof accuracy}`;
+  }
+  return undefined;
+}
 
 export interface CanaryRecord {
   inputs: Uint8Array;
@@ -99,6 +113,7 @@ interface Row {
   energy_j: number;
   latency_ms: number;
   samples: number;
+  accuracy: number;
 }
 
 function fromRow(row: Row): ModelEntry {
@@ -116,7 +131,22 @@ function fromRow(row: Row): ModelEntry {
     energyJ: row.energy_j,
     latencyMs: row.latency_ms,
     samples: row.samples,
+    accuracy: row.accuracy,
   };
+}
+
+/**
+ * Brings a file made by an older schema up to date, in one transaction (a
+ * power cut leaves it as it was, to be migrated on the next open). The
+ * tables made above already have every column; a version 1 file's models
+ * table lacks accuracy, so it is added, 0 (not declared) for every row.
+ */
+function migrate(db: Database.Database): void {
+  db.transaction(() => {
+    const columns = (db.prepare("SELECT name FROM pragma_table_info('models')").all() as { name: string }[]).map((c) => c.name);
+    if (!columns.includes("accuracy")) db.exec("ALTER TABLE models ADD COLUMN accuracy REAL NOT NULL DEFAULT 0 CHECK (accuracy >= 0 AND accuracy <= 1)");
+    db.pragma(`user_version = ${SCHEMA_VERSION}`);
+  })();
 }
 
 export class ModelRegistry {
@@ -151,6 +181,7 @@ export class ModelRegistry {
           energy_j REAL NOT NULL DEFAULT 0,
           latency_ms REAL NOT NULL DEFAULT 0,
           samples INTEGER NOT NULL DEFAULT 0,
+          accuracy REAL NOT NULL DEFAULT 0 CHECK (accuracy >= 0 AND accuracy <= 1),
           PRIMARY KEY (id, version)
         ) STRICT;
         CREATE TABLE IF NOT EXISTS active (
@@ -167,7 +198,7 @@ export class ModelRegistry {
           FOREIGN KEY (id, version) REFERENCES models (id, version)
         ) STRICT;
       `);
-      db.pragma(`user_version = ${SCHEMA_VERSION}`);
+      migrate(db);
       return new ModelRegistry(db);
     } catch (err) {
       db.close();
@@ -191,6 +222,9 @@ export class ModelRegistry {
     }
     if (model.voter === "argmax" && model.labels.length < 2) throw new RegistryError("a classifier (argmax voter) needs at least 2 labels");
     if (model.sha256 !== undefined && !SHA256_HEX.test(model.sha256)) throw new RegistryError("sha256 must be 64 lowercase hex digits");
+    const accuracy = model.accuracy ?? 0;
+    const badAccuracy = accuracyProblem(accuracy);
+    if (badAccuracy) throw new RegistryError(badAccuracy);
     if (!Array.isArray(model.inputs) || model.inputs.length === 0) throw new RegistryError("a model needs at least one input");
     if (!Array.isArray(model.outputs) || model.outputs.length === 0) throw new RegistryError("a model needs at least one output");
     for (const t of [...model.inputs, ...model.outputs]) checkDims(t.dims, `tensor ${t.name}`, true);
@@ -207,7 +241,7 @@ export class ModelRegistry {
       const classes = model.outputs[0]!.dims.at(-1)!;
       if (classes !== -1 && classes !== model.labels.length) throw new RegistryError(`output ${model.outputs[0]!.name} has ${classes} classes but ${model.labels.length} labels were given`);
     }
-    const entry: ModelEntry = { ...model, inputDims: [...inputDims], sha256: hash, sizeBytes: bytes.length, energyJ: 0, latencyMs: 0, samples: 0 };
+    const entry: ModelEntry = { ...model, inputDims: [...inputDims], sha256: hash, sizeBytes: bytes.length, energyJ: 0, latencyMs: 0, samples: 0, accuracy };
     return entry;
   }
 
@@ -217,10 +251,22 @@ export class ModelRegistry {
     this.db.transaction(() => {
       this.db
         .prepare(
-          `INSERT INTO models (id, version, sha256, path, size_bytes, inputs, outputs, input_dims, labels, voter)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          `INSERT INTO models (id, version, sha256, path, size_bytes, inputs, outputs, input_dims, labels, voter, accuracy)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
-        .run(entry.id, entry.version, entry.sha256, entry.path, entry.sizeBytes, JSON.stringify(entry.inputs), JSON.stringify(entry.outputs), JSON.stringify(entry.inputDims), JSON.stringify(entry.labels), entry.voter);
+        .run(
+          entry.id,
+          entry.version,
+          entry.sha256,
+          entry.path,
+          entry.sizeBytes,
+          JSON.stringify(entry.inputs),
+          JSON.stringify(entry.outputs),
+          JSON.stringify(entry.inputDims),
+          JSON.stringify(entry.labels),
+          entry.voter,
+          entry.accuracy,
+        );
       this.db.prepare("INSERT INTO canaries (id, version, inputs, golden) VALUES (?, ?, ?, ?)").run(entry.id, entry.version, canary.inputs, canary.golden);
     })();
   }
@@ -274,6 +320,15 @@ export class ModelRegistry {
     const energyJ = entry.energyJ + w * (mean.energyJ - entry.energyJ);
     const latencyMs = entry.latencyMs + w * (mean.latencyMs - entry.latencyMs);
     this.db.prepare("UPDATE models SET energy_j = ?, latency_ms = ?, samples = samples + ? WHERE id = ? AND version = ?").run(energyJ, latencyMs, mean.count, id, version);
+    return this.get(id, version)!;
+  }
+
+  /** Declares (or corrects, or with 0 withdraws) a registered version's accuracy. Refuses anything outside 0..1 and changes nothing then. */
+  setAccuracy(id: string, version: number, accuracy: number): ModelEntry {
+    const problem = accuracyProblem(accuracy);
+    if (problem) throw new RegistryError(problem);
+    if (!this.get(id, version)) throw new RegistryError(`model ${JSON.stringify(String(id).slice(0, 80))} version ${String(version)} is not registered`);
+    this.db.prepare("UPDATE models SET accuracy = ? WHERE id = ? AND version = ?").run(accuracy, id, version);
     return this.get(id, version)!;
   }
 

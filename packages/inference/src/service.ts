@@ -2,12 +2,14 @@
 // inferences for the job runner (umbra.inference.v1.InferRequest), keeps the
 // master copy of each active model's weights under the scrubber, runs
 // canaries on a schedule, learns energy and latency per inference from the
-// power port, and takes the HIL fault injector's replica upsets.
+// power port, keeps each model's declared accuracy, tells the platform how
+// busy it keeps the processor, and takes the HIL fault injector's replica
+// upsets.
 import { CommandRejected, Service, command, defineService, type CommandHandlers, type ServiceContext } from "@umbra/core";
-import type { PowerPort } from "@umbra/platform";
+import { MAX_BUSY_CORES, type ActivityPort, type PowerPort } from "@umbra/platform";
 import { umbra, type Init, type MessageOf } from "@umbra/proto";
 import { locateWeights, ModelFormatError, type WeightRange } from "./onnx/weights.js";
-import { ModelRegistry, MODEL_ID, RegistryError, readModelFile, type ModelEntry } from "./registry.js";
+import { accuracyProblem, ModelRegistry, MODEL_ID, RegistryError, readModelFile, type ModelEntry } from "./registry.js";
 import { ModelLoadError, ortReplicaFactory, type NamedTensors, type ReplicaFactory } from "./replica.js";
 import { canaryInput, decodeInputs, encodeTensors, packTensorSet, TensorError, unpackTensorSet } from "./tensors.js";
 import { Scrubber, type ScrubConfigValues } from "@umbra/memory";
@@ -26,12 +28,17 @@ export const inferenceSpec = defineService({
   commands: {
     registerModel: command(umbra.inference.v1.RegisterModel, {
       description: "Register a model file already on the payload: checks its hash, loads it once, stores its canary",
-      arguments: { voter: { allowed: VOTER_KINDS } },
+      arguments: { voter: { allowed: VOTER_KINDS }, accuracy: { min: 0, max: 1 } },
       check: (a) => (MODEL_ID.test(a.model) ? undefined : `model id must match ${MODEL_ID.source}`),
     }),
     activateModel: command(umbra.inference.v1.ActivateModel, {
       description: "Make a registered version the active one; the previous stays active if the new one fails to load",
       arguments: { version: { min: 1 } },
+    }),
+    setAccuracy: command(umbra.inference.v1.SetModelAccuracy, {
+      description: "Declare or correct a registered version's accuracy on the ground validation set, 0..1 (0 = not declared; version 0 = the active one)",
+      arguments: { accuracy: { min: 0, max: 1 } },
+      check: (a) => (MODEL_ID.test(a.model) ? undefined : `model id must match ${MODEL_ID.source}`),
     }),
     runCanary: command(umbra.inference.v1.RunCanary, { description: "Run the known-answer canaries now (one model or all)" }),
     rebuildReplicas: command(umbra.inference.v1.RebuildReplicas, {
@@ -61,6 +68,7 @@ export const inferenceSpec = defineService({
     modelActivated: { id: 6, severity: "info", description: "A model version became active" },
     modelLoadFailed: { id: 7, severity: "medium", description: "A model could not be registered or activated; the previous version stays active" },
     modelRegistered: { id: 8, severity: "info", description: "A model version was registered" },
+    accuracyDeclared: { id: 9, severity: "info", description: "A model version's declared accuracy was set or changed by command" },
   },
   parameters: {
     protection: { type: "string", default: "tmr", allowed: PROTECTION_MODES, description: "Protection applied when a request does not name one" },
@@ -68,6 +76,7 @@ export const inferenceSpec = defineService({
     reportPeriodMs: { type: "int", default: 10_000, min: 100, max: 3_600_000, unit: "ms", description: "Telemetry period" },
     toleranceAbs: { type: "float", default: 1e-5, min: 0, max: 1, description: "Absolute difference at which replica outputs still agree" },
     toleranceRel: { type: "float", default: 1e-4, min: 0, max: 1, description: "Relative difference at which replica outputs still agree" },
+    activityPeriodMs: { type: "int", default: 1000, min: 100, max: 60_000, unit: "ms", description: "Period of the compute-activity reports to the platform (busy cores since the last report)" },
   },
 });
 
@@ -81,6 +90,12 @@ export interface InferenceServiceOptions {
   power?: PowerPort;
   /** Compute-time stopwatch in ms (default performance.now): latency is wall time spent computing, not mission time. */
   stopwatch?: () => number;
+  /**
+   * Where to report how busy the service keeps the processor, every
+   * activityPeriodMs (the platform's ActivityPort: on a bench the HIL turns
+   * it into electrical load). Without it nothing is reported.
+   */
+  activity?: ActivityPort;
 }
 
 interface LoadedModel {
@@ -92,6 +107,8 @@ interface LoadedModel {
   canaryGolden: NamedTensors;
   /** Measurements not yet folded into the registry. */
   pending: { energyJ: number; latencyMs: number; count: number; energyCount: number };
+  /** The executor's computeMs() at the last activity report. */
+  computeMark: number;
 }
 
 const protectionOf: Record<number, ProtectionMode | undefined> = {
@@ -127,6 +144,11 @@ export class InferenceService extends Service<typeof inferenceSpec> {
   private power: { watts: number; atMs: number } | undefined;
   private canaryTimer: { cancel(): void } | undefined;
   private reportTimer: { cancel(): void } | undefined;
+  private activityTimer: { cancel(): void } | undefined;
+  /** Compute ms not yet reported that no loaded executor holds: registration runs, models unloaded since. */
+  private unreportedComputeMs = 0;
+  /** Clock time of the last activity report (or of the start). */
+  private activityLastMs = 0;
   /** Scrubs this process's master copies; the scrubber service aggregates its status. */
   private scrubber: Scrubber | undefined;
   private totals = { inferences: 0, replicaRuns: 0, corrected: 0, noMajority: 0, rebuilds: 0, rebuildFailures: 0, canaryFailures: 0 };
@@ -196,6 +218,8 @@ export class InferenceService extends Service<typeof inferenceSpec> {
     );
     this.scheduleCanaries();
     this.scheduleReports();
+    this.activityLastMs = this.clock.monotonicMs();
+    this.scheduleActivity();
     this.scrubber?.start();
   }
 
@@ -209,6 +233,7 @@ export class InferenceService extends Service<typeof inferenceSpec> {
   protected override onParametersChanged(changed: string[]): void {
     if (changed.includes("canaryPeriodMs")) this.scheduleCanaries();
     if (changed.includes("reportPeriodMs")) this.scheduleReports();
+    if (changed.includes("activityPeriodMs")) this.scheduleActivity();
   }
 
   protected commands(): CommandHandlers<typeof inferenceSpec> {
@@ -225,6 +250,7 @@ export class InferenceService extends Service<typeof inferenceSpec> {
             voter: args.voter as VoterKind,
             labels,
             inputDims: args.inputDims,
+            accuracy: args.accuracy,
           });
           return `registered ${entry.id} v${entry.version} (${entry.sizeBytes} bytes, sha256 ${entry.sha256.slice(0, 16)}…)`;
         } catch (err) {
@@ -239,6 +265,27 @@ export class InferenceService extends Service<typeof inferenceSpec> {
         } catch (err) {
           throw new CommandRejected("precondition", message(err));
         }
+      },
+      setAccuracy: (args) => {
+        const registry = this.options.registry;
+        const id = JSON.stringify(args.model.slice(0, 80));
+        const bad = accuracyProblem(args.accuracy);
+        if (bad) throw new CommandRejected("argument", bad);
+        if (!registry.list().some((e) => e.id === args.model)) throw new CommandRejected("argument", `no model ${id} is registered`);
+        const entry = args.version === 0 ? registry.active(args.model) : registry.get(args.model, args.version);
+        if (!entry) throw new CommandRejected("argument", args.version === 0 ? `model ${id} has no active version; name the version` : `model ${id} has no version ${args.version}`);
+        let updated: ModelEntry;
+        try {
+          updated = registry.setAccuracy(entry.id, entry.version, args.accuracy);
+        } catch (err) {
+          throw new CommandRejected(err instanceof RegistryError ? "argument" : "precondition", message(err));
+        }
+        const loaded = this.models.get(entry.id);
+        if (loaded?.entry.version === entry.version) loaded.entry = { ...loaded.entry, accuracy: updated.accuracy };
+        const was = entry.accuracy === 0 ? "not declared" : String(entry.accuracy);
+        const now = updated.accuracy === 0 ? "not declared" : String(updated.accuracy);
+        this.event("accuracyDeclared", `${entry.id} v${entry.version} accuracy: ${now} (was ${was})`, { model: entry.id, version: String(entry.version), accuracy: String(updated.accuracy) });
+        return `${entry.id} v${entry.version} accuracy ${now} (was ${was})`;
       },
       runCanary: async (args) => {
         const targets = args.model === "" ? [...this.models.values()] : [this.loadedOrReject(args.model)];
@@ -268,7 +315,7 @@ export class InferenceService extends Service<typeof inferenceSpec> {
    * learn its inputs and outputs, computes its canary's golden outputs, and
    * stores all of it. Nothing is stored if any step fails.
    */
-  async register(model: { id: string; version: number; path: string; sha256?: string; voter: VoterKind; labels: string[]; inputDims: number[] }): Promise<ModelEntry> {
+  async register(model: { id: string; version: number; path: string; sha256?: string; voter: VoterKind; labels: string[]; inputDims: number[]; accuracy?: number }): Promise<ModelEntry> {
     const registry = this.options.registry;
     if (typeof model.id === "string" && registry.get(model.id, model.version)) throw new RegistryError(`model ${model.id} version ${model.version} is already registered`);
     const bytes = readModelFile(model.path);
@@ -279,7 +326,9 @@ export class InferenceService extends Service<typeof inferenceSpec> {
       const entry = registry.prepare({ ...model, inputs, outputs }, bytes);
       const canaryInputs = canaryInput(inputs[0]!.name, entry.inputDims);
       if (inputs.length > 1) throw new RegistryError(`model has ${inputs.length} inputs; canaries support one`);
+      const started = this.stopwatch();
       const golden = await replica.run(canaryInputs);
+      this.creditCompute(this.stopwatch() - started);
       registry.add(entry, { inputs: packTensorSet(canaryInputs), golden: packTensorSet(golden) });
       this.event("modelRegistered", `${entry.id} v${entry.version} registered`, { model: entry.id, version: String(entry.version), sha256: entry.sha256 });
       return entry;
@@ -346,6 +395,7 @@ export class InferenceService extends Service<typeof inferenceSpec> {
       latencyMs: learned.latencyMs,
       samples: learned.samples,
       loaded: loaded !== undefined,
+      accuracy: learned.accuracy,
     };
   }
 
@@ -418,6 +468,7 @@ export class InferenceService extends Service<typeof inferenceSpec> {
         voter: entry.voter,
         classes: entry.voter === "argmax" ? entry.labels.length : undefined,
         tolerance: { abs: this.parameters.get("toleranceAbs"), rel: this.parameters.get("toleranceRel") },
+        stopwatch: this.stopwatch,
         listener: {
           outvoted: (r, detail) => this.event("replicaOutvoted", `${id}: ${detail}`, { model: id, replica: String(r) }),
           noMajority: (detail) => this.event("noMajority", `${id}: ${detail}`, { model: id }),
@@ -433,12 +484,15 @@ export class InferenceService extends Service<typeof inferenceSpec> {
         canaryInputs: unpackTensorSet(canary.inputs),
         canaryGolden: unpackTensorSet(canary.golden),
         pending: { energyJ: 0, latencyMs: 0, count: 0, energyCount: 0 },
+        computeMark: 0,
       };
       // A fresh replica must give the registered answers before it serves anyone.
       const failed = await executor.runCanary(model.canaryInputs, model.canaryGolden);
       if (failed.length > 0) throw new ModelLoadError(`replicas ${failed.join(", ")} did not reproduce the canary's golden outputs`);
       return model;
     } catch (err) {
+      // The canary runs of a model that failed to load were still work done.
+      if (executor) this.creditCompute(executor.computeMs());
       await executor?.close();
       master.close();
       throw err;
@@ -447,6 +501,7 @@ export class InferenceService extends Service<typeof inferenceSpec> {
 
   private async unload(model: LoadedModel): Promise<void> {
     this.flushModel(model);
+    this.creditCompute(model.executor.computeMs() - model.computeMark);
     await model.executor.close();
     model.master.close();
   }
@@ -534,6 +589,49 @@ export class InferenceService extends Service<typeof inferenceSpec> {
       } catch (err) {
         this.log.error({ err, model: model.entry.id }, "canary run failed");
       }
+    }
+  }
+
+  private creditCompute(ms: number): void {
+    if (Number.isFinite(ms) && ms > 0) this.unreportedComputeMs += ms;
+  }
+
+  private scheduleActivity(): void {
+    this.activityTimer?.cancel();
+    this.activityTimer = this.options.activity ? this.every(this.parameters.get("activityPeriodMs"), () => this.reportActivity()) : undefined;
+  }
+
+  /**
+   * Busy cores since the last report: compute time of replica runs (the
+   * stopwatch's ms, a run in progress counted up to now) over the clock's
+   * elapsed ms. Reported every period, 0 included: a steady 0 tells the HIL
+   * this service is idle, where silence would bring back its duty-cycle
+   * stand-in for the load. One small message per period (>= 100 ms).
+   */
+  private reportActivity(): void {
+    const port = this.options.activity;
+    if (!port) return;
+    const nowMs = this.clock.monotonicMs();
+    const elapsedMs = nowMs - this.activityLastMs;
+    if (!(elapsedMs > 0)) return;
+    const now = this.stopwatch();
+    let computeMs = this.unreportedComputeMs;
+    for (const model of this.models.values()) {
+      const total = model.executor.computeMs(now);
+      computeMs += total - model.computeMark;
+      model.computeMark = total;
+    }
+    this.unreportedComputeMs = 0;
+    this.activityLastMs = nowMs;
+    const busy = computeMs / elapsedMs;
+    if (!Number.isFinite(busy)) {
+      this.log.warn({ computeMs, elapsedMs }, "compute activity is not a number; not reported");
+      return;
+    }
+    try {
+      port.report(this.name, Math.min(MAX_BUSY_CORES, Math.max(0, busy)));
+    } catch (err) {
+      this.log.warn({ err }, "compute activity report refused");
     }
   }
 

@@ -18,6 +18,15 @@ export interface ShippedModel {
   /** Shape of the canary input (dynamic dims fixed). */
   inputDims: number[];
   description: string;
+  /**
+   * Declared accuracy on a validation set, 0..1, registered with the model.
+   * Only with a figure whose source is cited beside it; left out, the model
+   * is registered undeclared (0) and the ground can declare it later with
+   * the setAccuracy command. None of the shipped models declares one: the
+   * tiny CNNs are untrained, and no figure for the PaddleOCR exports on a
+   * validation set of ours has been measured.
+   */
+  accuracy?: number;
 }
 
 function ocrAsset(name: string): string {

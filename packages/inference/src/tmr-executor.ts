@@ -39,6 +39,8 @@ export interface ExecutorOptions {
   classes?: number;
   tolerance?: Tolerance;
   listener?: ExecutorListener;
+  /** Stopwatch in ms for the compute time of replica runs (default performance.now). */
+  stopwatch?: () => number;
 }
 
 export type ResultStatus = "unvoted" | VoteStatus;
@@ -99,10 +101,16 @@ export class TmrExecutor {
   private readonly pendingOutputFlips: number[][][] = [[], [], []];
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
+  private readonly stopwatch: () => number;
+  /** Stopwatch ms spent in replica runs that have finished. */
+  private finishedComputeMs = 0;
+  /** When the replica run in progress started (runs are serialised: at most one). */
+  private runningSince: number | undefined;
 
   private constructor(private readonly options: ExecutorOptions) {
     this.tolerance = options.tolerance ?? DEFAULT_TOLERANCE;
     checkTolerance(this.tolerance);
+    this.stopwatch = options.stopwatch ?? (() => performance.now());
     if (!VOTER_KINDS.includes(options.voter)) throw new RangeError(`voter must be one of ${VOTER_KINDS.join(", ")}, got ${String(options.voter)}`);
     if (options.voter === "argmax" && !(Number.isInteger(options.classes) && options.classes! >= 2)) {
       throw new RangeError(`the argmax voter needs classes >= 2, got ${String(options.classes)}`);
@@ -189,6 +197,16 @@ export class TmrExecutor {
     });
   }
 
+  /**
+   * Stopwatch ms spent in replica runs (inferences and canaries) so far,
+   * counting the part of a run still in progress at `now`, so that it never
+   * decreases and a long run is spread over the periods it spans.
+   */
+  computeMs(now: number = this.stopwatch()): number {
+    const running = this.runningSince === undefined ? 0 : now - this.runningSince;
+    return this.finishedComputeMs + (Number.isFinite(running) && running > 0 ? running : 0);
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     await this.queue.catch(() => undefined);
@@ -220,7 +238,16 @@ export class TmrExecutor {
       replica = this.replicas[r];
       if (!replica) throw new InferenceError(`replica ${r} is down and cannot be rebuilt`);
     }
-    const out = await replica.run(inputs);
+    const start = this.stopwatch();
+    this.runningSince = start;
+    let out: NamedTensors;
+    try {
+      out = await replica.run(inputs);
+    } finally {
+      const ms = this.stopwatch() - start;
+      if (Number.isFinite(ms) && ms > 0) this.finishedComputeMs += ms;
+      this.runningSince = undefined;
+    }
     this.counters.replicaRuns++;
     const flips = this.pendingOutputFlips[r]!.splice(0);
     if (flips.length > 0) {

@@ -92,6 +92,10 @@ describe("ModelRegistry", () => {
       [{ inputs: [] }, /at least one input/],
       [{ path: "" }, /path/],
       [{ path: "a\0b" }, /path/],
+      [{ accuracy: 1.01 }, /accuracy must be a number in 0..1/],
+      [{ accuracy: -0.1 }, /accuracy must be a number in 0..1/],
+      [{ accuracy: NaN }, /accuracy must be a number in 0..1/],
+      [{ accuracy: "0.9" as unknown as number }, /accuracy must be a number in 0..1/],
     ];
     for (const [overrides, error] of cases) expect(() => registry.prepare(model(overrides), bytes), JSON.stringify(overrides).slice(0, 60)).toThrow(error);
     expect(() => registry.prepare(model(), new Uint8Array())).toThrow(/empty/);
@@ -116,5 +120,69 @@ describe("ModelRegistry", () => {
     writeFileSync(garbage, "this is not sqlite ".repeat(100));
     expect(() => ModelRegistry.open(garbage)).toThrow(/model registry .* is not usable/);
   });
-});
 
+  it("stores a declared accuracy, corrects it, withdraws it with 0, and refuses out-of-range or unknown ones, changing nothing", () => {
+    registry.add(registry.prepare(model(), bytes), canary);
+    expect(registry.get("tiny", 1)?.accuracy).toBe(0);
+    registry.add(registry.prepare(model({ version: 2, accuracy: 0.87 }), bytes), canary);
+    expect(registry.get("tiny", 2)?.accuracy).toBe(0.87);
+    expect(registry.setAccuracy("tiny", 1, 0.9).accuracy).toBe(0.9);
+    for (const bad of [1.5, -0.01, NaN, Infinity]) expect(() => registry.setAccuracy("tiny", 1, bad)).toThrow(/accuracy must be a number in 0..1/);
+    expect(() => registry.setAccuracy("tiny", 3, 0.5)).toThrow(/version 3 is not registered/);
+    expect(() => registry.setAccuracy("nope", 1, 0.5)).toThrow(/not registered/);
+    expect(registry.get("tiny", 1)?.accuracy).toBe(0.9);
+    registry.close();
+    registry = ModelRegistry.open(join(dir, "models.db"));
+    expect(registry.get("tiny", 1)?.accuracy).toBe(0.9);
+    expect(registry.setAccuracy("tiny", 1, 0).accuracy).toBe(0);
+  });
+
+  it("migrates a database created by the version 1 schema in place: rows kept, accuracy 0, then settable", () => {
+    const path = join(dir, "v1.db");
+    const db = new Database(path);
+    db.pragma("journal_mode = WAL");
+    // The version 1 schema, exactly as the first release created it.
+    db.exec(`
+      CREATE TABLE models (
+        id TEXT NOT NULL, version INTEGER NOT NULL, sha256 TEXT NOT NULL, path TEXT NOT NULL, size_bytes INTEGER NOT NULL,
+        inputs TEXT NOT NULL, outputs TEXT NOT NULL, input_dims TEXT NOT NULL, labels TEXT NOT NULL, voter TEXT NOT NULL,
+        energy_j REAL NOT NULL DEFAULT 0, latency_ms REAL NOT NULL DEFAULT 0, samples INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (id, version)
+      ) STRICT;
+      CREATE TABLE active (id TEXT PRIMARY KEY, version INTEGER NOT NULL, FOREIGN KEY (id, version) REFERENCES models (id, version)) STRICT;
+      CREATE TABLE canaries (
+        id TEXT NOT NULL, version INTEGER NOT NULL, inputs BLOB NOT NULL, golden BLOB NOT NULL,
+        PRIMARY KEY (id, version), FOREIGN KEY (id, version) REFERENCES models (id, version)
+      ) STRICT;
+    `);
+    db.prepare(
+      `INSERT INTO models (id, version, sha256, path, size_bytes, inputs, outputs, input_dims, labels, voter, energy_j, latency_ms, samples)
+       VALUES ('old', 1, ?, '/m/old.onnx', 10, '[{"name":"image","dims":[-1,3,16,16]}]', '[{"name":"p","dims":[-1,4]}]', '[1,3,16,16]', '["a","b","c","d"]', 'argmax', 1.5, 12, 7)`,
+    ).run(sha);
+    db.prepare("INSERT INTO active (id, version) VALUES ('old', 1)").run();
+    db.prepare("INSERT INTO canaries (id, version, inputs, golden) VALUES ('old', 1, ?, ?)").run(Buffer.from([1]), Buffer.from([2]));
+    db.pragma("user_version = 1");
+    db.close();
+
+    const migrated = ModelRegistry.open(path);
+    try {
+      expect(migrated.active("old")).toMatchObject({ id: "old", version: 1, energyJ: 1.5, latencyMs: 12, samples: 7, accuracy: 0, voter: "argmax" });
+      expect(migrated.canary("old", 1)).toEqual(canary);
+      expect(migrated.setAccuracy("old", 1, 0.75).accuracy).toBe(0.75);
+      migrated.add(migrated.prepare(model({ id: "new", accuracy: 0.5 }), bytes), canary);
+    } finally {
+      migrated.close();
+    }
+    const check = new Database(path, { readonly: true });
+    expect(check.pragma("user_version", { simple: true })).toBe(2);
+    // The column has its range check in the migrated file too.
+    check.close();
+    const writable = new Database(path);
+    expect(() => writable.prepare("UPDATE models SET accuracy = 2 WHERE id = 'old'").run()).toThrow(/CHECK constraint/);
+    writable.close();
+    const reopened = ModelRegistry.open(path);
+    expect(reopened.get("old", 1)?.accuracy).toBe(0.75);
+    expect(reopened.get("new", 1)?.accuracy).toBe(0.5);
+    reopened.close();
+  });
+});

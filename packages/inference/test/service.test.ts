@@ -212,4 +212,60 @@ describe("InferenceService", () => {
     const regions = h.published(umbra.scrubber.v1.ScrubStatus).map((s) => s.message.region);
     expect(regions).toEqual(expect.arrayContaining(["model/tiny-cls/v1", "model/tiny-seg/v1"]));
   });
+
+  it("declares accuracy by telecommand (a version, or 0 for the active one) and returns it in DescribeModel", async () => {
+    const describe = () => h.bus.request(umbra.inference.v1.DescribeModel, { model: "tiny-cls" }, umbra.inference.v1.ModelInfo, { target: "inference" });
+    expect((await describe()).accuracy).toBe(0);
+    const completed = umbra.core.v1.CommandStatus.COMMAND_STATUS_COMPLETED;
+    const active = await h.command("setAccuracy", { model: "tiny-cls", version: 0, accuracy: 0.93 });
+    expect(active.status).toBe(completed);
+    expect(active.message).toBe("tiny-cls v1 accuracy 0.93 (was not declared)");
+    expect((await describe()).accuracy).toBe(0.93);
+    expect(registry.get("tiny-cls", 1)!.accuracy).toBe(0.93);
+    expect(h.events("accuracyDeclared").at(-1)!.message).toBe("tiny-cls v1 accuracy: 0.93 (was not declared)");
+    // A version that is not active, registered by command with its accuracy, then corrected.
+    const reg = await h.command("registerModel", { model: "tiny-cls", version: 2, path: write("cls-2.onnx", classifierV2), sha256: "", voter: "argmax", labels: LABELS.join(","), inputDims: [1, 3, 16, 16], accuracy: 0.8 });
+    expect(reg.status).toBe(completed);
+    expect(registry.get("tiny-cls", 2)!.accuracy).toBe(0.8);
+    expect((await h.command("setAccuracy", { model: "tiny-cls", version: 2, accuracy: 0.85 })).status).toBe(completed);
+    expect(registry.get("tiny-cls", 2)!.accuracy).toBe(0.85);
+    expect((await describe()).accuracy).toBe(0.93); // v1 is still the active one
+    // Activating v2 describes v2's accuracy; 0 withdraws a declaration.
+    await h.service.activate("tiny-cls", 2);
+    expect((await describe()).accuracy).toBe(0.85);
+    expect((await h.command("setAccuracy", { model: "tiny-cls", version: 0, accuracy: 0 })).message).toBe("tiny-cls v2 accuracy not declared (was 0.85)");
+    expect((await describe()).accuracy).toBe(0);
+  });
+
+  it("refuses an out-of-range, NaN or hostile accuracy and an unknown model or version, changing nothing", async () => {
+    await h.command("setAccuracy", { model: "tiny-cls", version: 1, accuracy: 0.5 });
+    const rejected = umbra.core.v1.CommandStatus.COMMAND_STATUS_REJECTED_ARGUMENT;
+    const cases: [Record<string, unknown>, RegExp][] = [
+      [{ accuracy: 1.0001 }, /accuracy: 1.0001 is above the maximum 1/],
+      [{ accuracy: -0.5 }, /accuracy: -0.5 is below the minimum 0/],
+      [{ accuracy: Number.NaN }, /accuracy: NaN is not a finite number/],
+      [{ accuracy: Number.POSITIVE_INFINITY }, /above the maximum/],
+      [{ model: "nope" }, /no model "nope" is registered/],
+      [{ model: "../../etc/passwd" }, /model id must match/],
+      [{ model: "" }, /model id must match/],
+      [{ version: 7 }, /model "tiny-cls" has no version 7/],
+    ];
+    for (const [overrides, error] of cases) {
+      const r = await h.command("setAccuracy", { model: "tiny-cls", version: 1, accuracy: 0.9, ...overrides } as never);
+      expect(r.status, JSON.stringify(overrides)).toBe(rejected);
+      expect(r.message).toMatch(error);
+    }
+    // A model registered but never activated has no active version to default to.
+    registry.add(registry.prepare({ id: "idle", version: 1, path: join(dir, "x.onnx"), voter: "median", labels: [], inputs: [{ name: "image", dims: [1, 3, 16, 16] }], outputs: [{ name: "o", dims: [1] }], inputDims: [1, 3, 16, 16] }, segmenter), { inputs: new Uint8Array([1]), golden: new Uint8Array([1]) });
+    const noActive = await h.command("setAccuracy", { model: "idle", version: 0, accuracy: 0.9 });
+    expect(noActive.status).toBe(rejected);
+    expect(noActive.message).toMatch(/model "idle" has no active version; name the version/);
+    expect(registry.get("idle", 1)!.accuracy).toBe(0);
+    const badRegister = await h.command("registerModel", { model: "tiny-cls", version: 5, path: write("cls-5.onnx", classifierV2), sha256: "", voter: "argmax", labels: LABELS.join(","), inputDims: [1, 3, 16, 16], accuracy: 2 });
+    expect(badRegister.status).toBe(rejected);
+    expect(badRegister.message).toMatch(/accuracy: 2 is above the maximum 1/);
+    expect(registry.get("tiny-cls", 5)).toBeUndefined();
+    expect(registry.get("tiny-cls", 1)!.accuracy).toBe(0.5);
+    expect(h.events("accuracyDeclared")).toHaveLength(1);
+  });
 });

@@ -32,6 +32,17 @@ export {
   type Parsed,
   type Range,
 } from "./parse.js";
+export {
+  checkIlluminationReading,
+  ORBIT_PERIOD_RANGE,
+  TRANSITION_RANGE,
+  ECLIPSE_DURATION_RANGE,
+  ILLUMINATION_SLACK_S,
+  type IlluminationField,
+  type IlluminationInput,
+  type CheckedIllumination,
+} from "./illumination.js";
+export { checkActivityReport, MAX_BUSY_CORES } from "./activity.js";
 export * from "./linux/index.js";
 export * from "./hil/index.js";
 export * from "./memory-regions.js";

@@ -72,6 +72,35 @@ export interface WatchdogPort {
   status(): WatchdogStatus;
 }
 
+/** Where the spacecraft is in its day/night cycle, as the spacecraft bus predicts it. */
+export interface IlluminationReading {
+  /** The solar array sees the Sun now. */
+  sunlit: boolean;
+  /** Seconds until the next eclipse entry (when sunlit) or exit (in eclipse); -1 = none predicted. */
+  secondsToTransition: number;
+  /** Length of the current eclipse, or of the next one when sunlit (s); 0 = none predicted. */
+  eclipseDurationS: number;
+  /** Orbital period (s), > 0. */
+  orbitPeriodS: number;
+}
+
+export interface IlluminationPort {
+  read(): Promise<IlluminationReading>;
+}
+
+/**
+ * How busy a component keeps the processor. On a bench the HIL turns the
+ * reports into the payload's electrical load; on a board the load is physical
+ * and the report goes nowhere. Never blocks and never fails for I/O (a
+ * report made after the HIL adapter's bus closed is dropped); a bad argument
+ * (not a service name, busyCores not a finite number in 0..MAX_BUSY_CORES)
+ * throws a RangeError on either platform.
+ */
+export interface ActivityPort {
+  /** `busyCores`: cores kept busy on average since this source's last report. */
+  report(source: string, busyCores: number): void;
+}
+
 /** All ports of one platform. */
 export interface Platform {
   readonly kind: "linux" | "hil";
@@ -80,11 +109,13 @@ export interface Platform {
   power: PowerPort;
   edac: EdacPort;
   watchdog: WatchdogPort;
+  illumination: IlluminationPort;
+  activity: ActivityPort;
   close(): Promise<void>;
 }
 
 /** The port a PlatformError comes from. */
-export type PlatformPortName = "thermal" | "cpufreq" | "power" | "edac" | "watchdog";
+export type PlatformPortName = "thermal" | "cpufreq" | "power" | "edac" | "watchdog" | "illumination";
 
 /** A port could not give a trustworthy answer. */
 export class PlatformError extends Error {

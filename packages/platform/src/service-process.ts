@@ -89,7 +89,7 @@ export async function runServiceProcess(options: ServiceProcessOptions): Promise
     .then(() => client.link.whenSynced(5000))
     .catch((err: unknown) => logger.warn({ err }, "bus hub not reachable yet; starting anyway"));
   let platform: Platform;
-  if (values["platform"] === "linux") platform = createLinuxPlatform();
+  if (values["platform"] === "linux") platform = createLinuxPlatform({ clock });
   else {
     const hil = createHilPlatform({ bus, staleAfterMs: 5000 });
     // The first port reads come at start: let the HIL's first hardware state arrive so they do not fail spuriously.

@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { Bus, InProcessLink, SimClock } from "@umbra/core";
+import { Bus, InProcessLink, Priority, SimClock } from "@umbra/core";
 import { umbra, type InitOf } from "@umbra/proto";
-import { PlatformError, checkPower, checkZoneCelsius, createHilPlatform, type HardwareState, type HilPlatform } from "../src/index.js";
+import { MAX_BUSY_CORES, PlatformError, checkIllumination, checkPower, checkZoneCelsius, createHilPlatform, type HardwareState, type HilPlatform } from "../src/index.js";
 import { expectPlatformError } from "./support/fs-faults.js";
 
 const { HardwareState: State, SetCpuMaxFrequency, CpuFreqPolicy, WatchdogAction, WatchdogState, WatchdogActionKind } = umbra.platform.v1;
@@ -26,6 +26,7 @@ function goodState(): StateInit {
       { controller: "mc1", correctable: 2n ** 64n - 1n, uncorrectable: 1n },
     ],
     watchdog: { armed: false, timeoutS: 30, lastKickNs: 0n, expirations: 0 },
+    illumination: { sunlit: true, secondsToTransition: 1200, eclipseDurationS: 2100, orbitPeriodS: 5668 },
   };
 }
 
@@ -115,6 +116,7 @@ describe("hil platform: reads", () => {
     await expectPlatformError(platform.cpufreq.setMaxKHz("policy0", 600000), { port: "cpufreq", source: TOPIC, reason });
     await expectPlatformError(platform.power.read(), { port: "power", source: TOPIC, reason });
     await expectPlatformError(platform.edac.read(), { port: "edac", source: TOPIC, reason });
+    await expectPlatformError(platform.illumination.read(), { port: "illumination", source: TOPIC, reason });
     expect(hil.requests).toEqual([]);
   });
 
@@ -143,6 +145,15 @@ describe("hil platform: reads", () => {
     expect(await platform.thermal.readCelsius("thermal_zone0")).toBe(60);
     expect(platform.state.count).toBe(2);
     expect(platform.state.peek()?.source).toBe("bench");
+    expect(await platform.illumination.read()).toEqual({ sunlit: true, secondsToTransition: 1200, eclipseDurationS: 2100, orbitPeriodS: 5668 });
+    hil.state.illumination = { sunlit: false, secondsToTransition: 300.5, eclipseDurationS: 2100, orbitPeriodS: 5668 };
+    hil.publish();
+    await settle();
+    expect(await platform.illumination.read()).toEqual({ sunlit: false, secondsToTransition: 300.5, eclipseDurationS: 2100, orbitPeriodS: 5668 });
+    hil.state.illumination = { sunlit: true, secondsToTransition: -1, eclipseDurationS: 0, orbitPeriodS: 5668 };
+    hil.publish();
+    await settle();
+    expect(await platform.illumination.read()).toEqual({ sunlit: true, secondsToTransition: -1, eclipseDurationS: 0, orbitPeriodS: 5668 });
   });
 
   it("calls a state stale once it is older than staleAfterMs of the bus clock, and fresh again on the next", async () => {
@@ -153,6 +164,7 @@ describe("hil platform: reads", () => {
     await clock.advance(500);
     await expectPlatformError(platform.thermal.readCelsius("thermal_zone0"), { port: "thermal", source: TOPIC, reason: "hardware state is stale: last 2.5s ago (limit 2.0s)" });
     await expectPlatformError(platform.power.read(), { port: "power", source: TOPIC, reason: "hardware state is stale: last 2.5s ago (limit 2.0s)" });
+    await expectPlatformError(platform.illumination.read(), { port: "illumination", source: TOPIC, reason: "hardware state is stale: last 2.5s ago (limit 2.0s)" });
     hil.publish();
     await settle();
     expect(await platform.power.read()).toMatchObject({ batterySocPct: 87 });
@@ -176,6 +188,23 @@ describe("hil platform: reads", () => {
     ["an infinite current", (s) => (s.power!.busCurrentA = Number.POSITIVE_INFINITY), "power", () => platform.power.read(), "power.bus_current_a", "bus current is not finite (Infinity)"],
     ["a bad controller name", (s) => (s.edac![0]!.controller = "dimm0"), "edac", () => platform.edac.read(), "edac[#0].controller", '"dimm0" is not a mcN name'],
     ["a duplicate controller", (s) => (s.edac![1]!.controller = "mc0"), "edac", () => platform.edac.read(), "edac[mc0]", "duplicate controller"],
+    ["no illumination", (s) => (s.illumination = null), "illumination", () => platform.illumination.read(), "illumination", "no illumination in the hardware state"],
+    ["a zero orbit period (the field left out)", (s) => (s.illumination!.orbitPeriodS = 0), "illumination", () => platform.illumination.read(), "illumination.orbit_period_s", "orbit period 0 s is outside 60..10000000 s"],
+    ["a negative orbit period", (s) => (s.illumination!.orbitPeriodS = -5668), "illumination", () => platform.illumination.read(), "illumination.orbit_period_s", "orbit period -5668 s is outside 60..10000000 s"],
+    ["a NaN orbit period", (s) => (s.illumination!.orbitPeriodS = Number.NaN), "illumination", () => platform.illumination.read(), "illumination.orbit_period_s", "orbit period is not a number (NaN)"],
+    ["a NaN time to the transition", (s) => (s.illumination!.secondsToTransition = Number.NaN), "illumination", () => platform.illumination.read(), "illumination.seconds_to_transition", "time to the next transition is not a number (NaN) (-1 means none predicted)"],
+    ["a time to the transition of -2 s", (s) => (s.illumination!.secondsToTransition = -2), "illumination", () => platform.illumination.read(), "illumination.seconds_to_transition", "time to the next transition -2 s is outside 0..31622400 s (-1 means none predicted)"],
+    ["an infinite eclipse", (s) => (s.illumination!.eclipseDurationS = Number.POSITIVE_INFINITY), "illumination", () => platform.illumination.read(), "illumination.eclipse_duration_s", "eclipse duration is not finite (Infinity)"],
+    ["a negative eclipse", (s) => (s.illumination!.eclipseDurationS = -1), "illumination", () => platform.illumination.read(), "illumination.eclipse_duration_s", "eclipse duration -1 s is outside 0..10000000 s"],
+    ["an eclipse longer than the orbit", (s) => (s.illumination!.eclipseDurationS = 6000), "illumination", () => platform.illumination.read(), "illumination.eclipse_duration_s", "eclipse duration 6000 s is longer than the orbit period 5668 s"],
+    [
+      "an exit further away than the eclipse is long",
+      (s) => (s.illumination = { sunlit: false, secondsToTransition: 3000, eclipseDurationS: 2100, orbitPeriodS: 5668 }),
+      "illumination",
+      () => platform.illumination.read(),
+      "illumination.seconds_to_transition",
+      "3000 s to the end of the eclipse is more than the eclipse's duration 2100 s",
+    ],
   ];
   for (const [what, spoil, port, read, field, reason] of bad) {
     it(`turns ${what} into a PlatformError`, async () => {
@@ -309,6 +338,49 @@ describe("hil platform: options", () => {
   });
 });
 
+describe("hil platform: compute activity", () => {
+  it("publishes ComputeActivity at telemetry priority for the HIL", async () => {
+    const seen: { source: string; busyCores: number; priority: number; from: string }[] = [];
+    bench.subscribe(umbra.platform.v1.ComputeActivity, (m, meta) => {
+      seen.push({ source: m.source, busyCores: m.busyCores, priority: meta.priority, from: meta.source });
+    });
+    await settle();
+    platform.activity.report("inference", 1.25);
+    platform.activity.report("jobs", 0);
+    await settle();
+    expect(seen).toEqual([
+      { source: "inference", busyCores: 1.25, priority: Priority.PRIORITY_TELEMETRY, from: "board" },
+      { source: "jobs", busyCores: 0, priority: Priority.PRIORITY_TELEMETRY, from: "board" },
+    ]);
+  });
+
+  it("refuses a bad report with a RangeError and publishes nothing", async () => {
+    let count = 0;
+    bench.subscribe(umbra.platform.v1.ComputeActivity, () => {
+      count++;
+    });
+    await settle();
+    for (const [source, cores] of [
+      ["inference", -1],
+      ["inference", Number.NaN],
+      ["inference", Number.NEGATIVE_INFINITY],
+      ["inference", MAX_BUSY_CORES + 0.5],
+      ["", 1],
+      ["a/b", 1],
+      [undefined, 1],
+    ] as [unknown, number][]) {
+      expect(() => platform.activity.report(source as string, cores)).toThrow(RangeError);
+    }
+    await settle();
+    expect(count).toBe(0);
+  });
+
+  it("drops a report made after the bus closed", () => {
+    board.close();
+    expect(() => platform.activity.report("inference", 1)).not.toThrow();
+  });
+});
+
 describe("hil state checks (properties)", () => {
   const anyDouble = fc.oneof(fc.double(), fc.constantFrom(Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, -0, 0, 100, 250, -100));
 
@@ -323,6 +395,24 @@ describe("hil state checks (properties)", () => {
           expect(r.value.batterySocPct).toBeLessThanOrEqual(100);
         } else {
           expect(r.problem.field).toMatch(/^power\./);
+        }
+      }),
+    );
+  });
+
+  it("illumination: any doubles give a consistent reading or a field problem", () => {
+    fc.assert(
+      fc.property(fc.boolean(), anyDouble, anyDouble, anyDouble, (sunlit, t, d, p) => {
+        const state = { illumination: { sunlit, secondsToTransition: t, eclipseDurationS: d, orbitPeriodS: p } } as unknown as HardwareState;
+        const r = checkIllumination(state);
+        if (r.ok) {
+          for (const x of [r.value.secondsToTransition, r.value.eclipseDurationS, r.value.orbitPeriodS]) expect(Number.isFinite(x)).toBe(true);
+          expect(r.value.orbitPeriodS).toBeGreaterThan(0);
+          expect(r.value.eclipseDurationS).toBeGreaterThanOrEqual(0);
+          expect(r.value.eclipseDurationS).toBeLessThanOrEqual(r.value.orbitPeriodS);
+          expect(r.value.secondsToTransition === -1 || r.value.secondsToTransition >= 0).toBe(true);
+        } else {
+          expect(r.problem.field).toMatch(/^illumination\./);
         }
       }),
     );

@@ -6,6 +6,7 @@ export {
   checkPolicy,
   findPolicy,
   checkPower,
+  checkIllumination,
   checkEdac,
   checkWatchdogState,
   type Checked,

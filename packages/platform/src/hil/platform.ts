@@ -3,14 +3,17 @@
 // the newest one (never older than staleAfterMs of the bus clock), and
 // changes go to the bench as requests to `hilTarget`, answered with the new
 // state. The service code cannot tell this from a board.
-import { BusClosedError, BusRemoteError, BusTimeoutError, type Bus, type Clock, type Subscription } from "@umbra/core";
+import { BusClosedError, BusRemoteError, BusTimeoutError, Priority, type Bus, type Clock, type Subscription } from "@umbra/core";
 import { umbra } from "@umbra/proto";
 import {
   PlatformError,
+  type ActivityPort,
   type CpuFreqPolicyInfo,
   type CpuFreqPort,
   type EdacCounts,
   type EdacPort,
+  type IlluminationPort,
+  type IlluminationReading,
   type Platform,
   type PlatformPortName,
   type PowerPort,
@@ -21,8 +24,10 @@ import {
   type WatchdogStatus,
 } from "../ports.js";
 import { checkKHz, checkTimeoutS } from "../parse.js";
+import { checkActivityReport } from "../activity.js";
 import {
   checkEdac,
+  checkIllumination,
   checkPolicy,
   checkPolicies,
   checkPower,
@@ -188,6 +193,29 @@ class HilEdac implements EdacPort {
   }
 }
 
+class HilIllumination implements IlluminationPort {
+  constructor(private readonly cache: HardwareStateCache) {}
+
+  async read(): Promise<IlluminationReading> {
+    return unwrap("illumination", checkIllumination(this.cache.fresh("illumination")));
+  }
+}
+
+/** Publishes ComputeActivity for the HIL, which turns the sum over sources into the payload's electrical load. */
+class HilActivity implements ActivityPort {
+  constructor(private readonly bus: Bus) {}
+
+  report(source: string, busyCores: number): void {
+    checkActivityReport(source, busyCores);
+    try {
+      this.bus.publish(umbra.platform.v1.ComputeActivity, { source, busyCores }, { priority: Priority.PRIORITY_TELEMETRY });
+    } catch (err) {
+      // At shutdown the bus may close before the service's last report: that report has nobody to reach.
+      if (!(err instanceof BusClosedError)) throw err;
+    }
+  }
+}
+
 const Action = umbra.platform.v1.WatchdogActionKind;
 
 /**
@@ -311,6 +339,8 @@ export function createHilPlatform(options: HilPlatformOptions): HilPlatform {
     power: new HilPower(cache),
     edac: new HilEdac(cache),
     watchdog: new HilWatchdog(bus, hilTarget, timeoutMs),
+    illumination: new HilIllumination(cache),
+    activity: new HilActivity(bus),
     close: async () => cache.close(),
   };
 }

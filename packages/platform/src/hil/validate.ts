@@ -2,7 +2,8 @@
 // like sysfs is: a NaN temperature, a policy list out of order or a missing
 // power reading is a PlatformError when a service reads it, never a number.
 import type { MessageOf, umbra } from "@umbra/proto";
-import type { CpuFreqPolicyInfo, EdacCounts, PowerReadings, ThermalZone } from "../ports.js";
+import type { CpuFreqPolicyInfo, EdacCounts, IlluminationReading, PowerReadings, ThermalZone } from "../ports.js";
+import { checkIlluminationReading, type IlluminationField } from "../illumination.js";
 import {
   CELSIUS_RANGE,
   CURRENT_RANGE,
@@ -132,6 +133,20 @@ export function checkPower(state: HardwareState): Checked<PowerReadings> {
   const soc = checkRange(p.batterySocPct, SOC_RANGE);
   if (!soc.ok) return bad("power.battery_soc_pct", soc.reason);
   return good({ busVoltageV: v.value, busCurrentA: a.value, inputPowerW: w.value, batterySocPct: soc.value });
+}
+
+const ILLUMINATION_FIELDS: Record<IlluminationField, string> = {
+  sunlit: "sunlit",
+  secondsToTransition: "seconds_to_transition",
+  eclipseDurationS: "eclipse_duration_s",
+  orbitPeriodS: "orbit_period_s",
+};
+
+export function checkIllumination(state: HardwareState): Checked<IlluminationReading> {
+  const i = state.illumination;
+  if (!i) return bad("illumination", "no illumination in the hardware state");
+  const checked = checkIlluminationReading(i);
+  return checked.ok ? good(checked.value) : bad(`illumination.${ILLUMINATION_FIELDS[checked.field]}`, checked.reason);
 }
 
 export function checkEdac(state: HardwareState): Checked<EdacCounts[]> {

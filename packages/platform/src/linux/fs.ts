@@ -73,23 +73,31 @@ export function describeFsError(err: unknown, kind: "file" | "directory" | "devi
 const decoder = new TextDecoder("utf-8", { fatal: false });
 
 /** Reads one sysfs attribute as text; any failure is a PlatformError. */
-export async function readAttribute(fs: PlatformFs, port: PlatformPortName, path: string): Promise<string> {
+export function readAttribute(fs: PlatformFs, port: PlatformPortName, path: string): Promise<string> {
+  return readBoundedText(fs, port, path, MAX_ATTRIBUTE_BYTES, "not a sysfs attribute");
+}
+
+/**
+ * Reads a small file as text, refusing one over maxBytes (the reason names
+ * what it should have been); any failure is a PlatformError.
+ */
+export async function readBoundedText(fs: PlatformFs, port: PlatformPortName, path: string, maxBytes: number, notA: string): Promise<string> {
   let fh: PlatformFileHandle;
   try {
-    // Non-blocking: a FIFO where an attribute should be reads as empty instead of hanging.
+    // Non-blocking: a FIFO where a file should be reads as empty instead of hanging.
     fh = await fs.open(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (err) {
     throw new PlatformError(port, path, describeFsError(err));
   }
   try {
-    const buffer = new Uint8Array(MAX_ATTRIBUTE_BYTES + 1);
+    const buffer = new Uint8Array(maxBytes + 1);
     let total = 0;
     for (;;) {
       const { bytesRead } = await fh.read(buffer, total, buffer.length - total, null);
       if (!Number.isInteger(bytesRead) || bytesRead < 0) throw new Error(`read returned ${String(bytesRead)}`);
       if (bytesRead === 0) break;
       total += bytesRead;
-      if (total > MAX_ATTRIBUTE_BYTES) throw new PlatformError(port, path, `file is larger than ${MAX_ATTRIBUTE_BYTES} bytes; not a sysfs attribute`);
+      if (total > maxBytes) throw new PlatformError(port, path, `file is larger than ${maxBytes} bytes; ${notA}`);
     }
     return decoder.decode(buffer.subarray(0, total));
   } catch (err) {
