@@ -29,12 +29,12 @@ export const jobsSpec = defineService({
   description: "Power-aware job runner: inference jobs admitted by energy forecast and thermal budget, tenants and metering",
   commands: {
     submit: command(J.SubmitJob, { description: "Submit a job of inference over a tile set" }),
-    cancel: command(J.JobRef, { description: "Cancel a job (its batch in progress is discarded)" }),
-    pause: command(J.JobRef, { description: "Hold a job until resumed (its batch in progress is discarded)" }),
-    resume: command(J.JobRef, { description: "Release a paused job back to the queue" }),
+    cancel: command(J.CancelJob, { description: "Cancel a job (its batch in progress is discarded)" }),
+    pause: command(J.PauseJob, { description: "Hold a job until resumed (its batch in progress is discarded)" }),
+    resume: command(J.ResumeJob, { description: "Release a paused job back to the queue" }),
     reprioritise: command(J.Reprioritise, { description: "Change a job's priority (0 lowest .. 9 highest)" }),
     list: command(J.ListJobs, { description: "List jobs (the completion report carries a one-line summary per job)" }),
-    report: command(J.JobRef, { description: "Report on a job: state, progress, energy, reason and data reduction" }),
+    report: command(J.ReportJob, { description: "Report on a job: state, progress, energy, reason and data reduction" }),
     setTenant: command(J.SetTenant, { description: "Create or change a tenant and its quotas" }),
     importTiles: command(J.ImportTiles, { description: "Copy a folder's PNG tiles into the tile archive under a tag" }),
   },
@@ -102,6 +102,8 @@ interface Worker {
   variant: string;
   aborted: boolean;
   done: Promise<void>;
+  /** Set when the plan says wait for a reason that can wait for the batch to finish (energy, quota, slots). */
+  drain: string | null;
   /** Activity since the last tick, for metering. */
   inferences: number;
   computeS: number;
@@ -178,16 +180,17 @@ export class JobsService extends Service<typeof jobsSpec> {
     }
     this.keep(this.bus.subscribe(umbra.thermal.v1.PowerBudget, (b) => this.onBudget(b)));
     this.keep(this.bus.subscribe(umbra.thermal.v1.ThermalEmergency, (e) => this.onThermalEmergency(e)));
-    this.keep(this.bus.serve(J.ListJobs, J.JobList, (q) => ({ jobs: this.listFor(q).map((j) => this.status(j)) }), { target: this.name }));
+    this.keep(this.bus.serve(J.QueryJobs, J.JobList, (q) => ({ jobs: this.listFor(q).map((j) => this.status(j)) }), { target: this.name }));
     this.keep(this.bus.serve(J.GetJobReport, J.JobReport, (q) => this.jobReport(q.jobId), { target: this.name }));
     this.keep(this.bus.serve(J.GetTenantUsage, J.TenantUsageList, (q) => this.tenantUsage(q.tenant), { target: this.name }));
     this.every(this.parameters.get("tickMs"), () => void this.tick());
     void this.tick();
   }
 
-  protected override async onStop(): Promise<void> {
+  protected override onStop(): void {
+    // Workers see the flag after their inference in flight and commit
+    // nothing more; waiting for them could wait on a clock that no longer moves.
     for (const w of this.workers.values()) w.aborted = true;
-    await Promise.allSettled([...this.workers.values()].map((w) => w.done));
     this.workers.clear();
     this.saveLearned();
   }
@@ -426,14 +429,17 @@ export class JobsService extends Service<typeof jobsSpec> {
         this.finishProduct(a.id);
         this.event("jobExpired", `${a.id}: ${a.reason}`, { job: a.id });
       } else if (a.action === "wait") {
-        if (job.state === "running" || job.state === "admitted") {
-          this.stopWorker(a.id);
-          this.store.transition(a.id, "queued", a.reason, now);
-          this.event("preempted", `${a.id}: ${a.reason}`, { job: a.id });
+        const w = this.workers.get(a.id);
+        if (w && job.state === "running" && !a.reason.startsWith("emergency")) {
+          // Not urgent: the batch in flight finishes and counts; then it stops.
+          w.drain = a.reason;
+        } else if (job.state === "running" || job.state === "admitted") {
+          this.preempt(a.id, a.reason);
         } else this.store.setReason(a.id, a.reason, now);
       } else {
         const w = this.workers.get(a.id);
         if (w) {
+          w.drain = null;
           if (w.variant !== a.variant) {
             this.event("variantSwitched", `${a.id}: ${w.variant} -> ${a.variant} (${a.reason})`, { job: a.id, from: w.variant, to: a.variant });
             w.variant = a.variant;
@@ -446,6 +452,12 @@ export class JobsService extends Service<typeof jobsSpec> {
         }
       }
     }
+  }
+
+  private preempt(id: string, reason: string): void {
+    this.stopWorker(id);
+    this.store.transition(id, "queued", reason, this.nowMs());
+    this.event("preempted", `${id}: ${reason}`, { job: id });
   }
 
   /** Stops every job at once (emergency): running and admitted jobs go back to the queue. */
@@ -469,7 +481,7 @@ export class JobsService extends Service<typeof jobsSpec> {
   }
 
   private startWorker(id: string, variant: string, protection: ProtectionName): void {
-    const w: Worker = { jobId: id, variant, aborted: false, done: Promise.resolve(), inferences: 0, computeS: 0, wallS: 0, key: costKey(variant, protection) };
+    const w: Worker = { jobId: id, variant, aborted: false, drain: null, done: Promise.resolve(), inferences: 0, computeS: 0, wallS: 0, key: costKey(variant, protection) };
     this.workers.set(id, w);
     w.done = this.runJob(w).catch((err) => this.log.error({ err, job: id }, "job worker failed"));
   }
@@ -522,6 +534,10 @@ export class JobsService extends Service<typeof jobsSpec> {
       } catch (err) {
         if (err instanceof StoreError) return; // cancelled, paused or preempted meanwhile: the batch does not count
         throw err;
+      }
+      if (w.drain !== null && this.store.get(w.jobId)!.tilesDone < job.tilesTotal) {
+        this.preempt(w.jobId, w.drain);
+        return;
       }
     }
   }
@@ -768,7 +784,7 @@ export class JobsService extends Service<typeof jobsSpec> {
     return { ...this.costs.cost(model, protection), samples: this.costs.samples(model, protection), baseLoadW: this.costs.baseLoadW };
   }
 
-  private listFor(q: MessageOf<typeof J.ListJobs>): JobRow[] {
+  private listFor(q: { states: readonly number[]; tenant: string; limit: number }): JobRow[] {
     const states: JobStateName[] = [];
     for (const s of q.states) {
       const name = stateFromEnum(s);
