@@ -565,6 +565,7 @@ export class HilRun {
           batteryEnergyWh: env.power.energyWh,
           busVoltageV: env.power.busVoltageV,
           latchedUp: env.power.latchedUp,
+          shedPowerW: env.power.shedW,
         },
         thermal: { dieC: env.temperaturesC.die, boardC: env.temperaturesC.board, radiatorC: env.temperaturesC.radiator },
         radiation: {
