@@ -60,7 +60,19 @@ import type { CommandHistory } from "./store/command-history.js";
 import { DuplicateRequestError } from "./store/errors.js";
 import type { SecurityState } from "./security-state.js";
 import { validateSample, type Archive, type SampleInput } from "./archive/index.js";
-import { DownlinkPacer, type ContactPlan, type DownlinkPacket, type DownlinkPriority, type DownlinkQueue } from "./downlink/index.js";
+import {
+  DownlinkFullError,
+  DownlinkPacer,
+  ProductStore,
+  PRODUCT_SERVICE,
+  type ContactPlan,
+  type DownlinkPacket,
+  type DownlinkPriority,
+  type DownlinkQueue,
+  type ProductQueueResult,
+  type ProductSegmentData,
+} from "./downlink/index.js";
+import { InvalidFieldError } from "./store/errors.js";
 import type { ScheduleStore } from "./store/schedule-store.js";
 
 const { VerificationStage } = umbra.ttc.v1;
@@ -104,6 +116,9 @@ export const ttcSpec = defineService({
     completedOk: { type: "int", description: "Commands completed successfully" },
     completedFailed: { type: "int", description: "Commands that failed after acceptance" },
     scheduled: { type: "int", description: "Activities waiting in the time-tagged schedule" },
+    productsQueued: { type: "int", description: "Data products queued for downlink (ST[13] segments), not counting repeats" },
+    productBytes: { type: "int", unit: "B", description: "Octets of the data products queued for downlink (the products themselves, not their TM)" },
+    productsRefused: { type: "int", description: "QueueProduct requests refused (bad input, queue full, no downlink queue)" },
   },
   events: {
     archiveTrimmed: { id: 7, severity: "low", description: "The archive dropped rows to stay within its age or size limit" },
@@ -183,14 +198,14 @@ export class TtcService extends Service<typeof ttcSpec> {
   private readonly schedule: ScheduleStore;
   private readonly timeFormat: CucFormat | undefined;
   private readonly securityState: SecurityState;
-  private readonly downlink: { queue: DownlinkQueue; plan: ContactPlan; pacer: DownlinkPacer } | undefined;
+  private readonly downlink: { queue: DownlinkQueue; plan: ContactPlan; pacer: DownlinkPacer; products: ProductStore } | undefined;
   private readonly archive: Archive | undefined;
   /** Samples, events or reports the archive refused (bad values from a service), counted. */
   archiveRejected = 0;
   private readonly tmSequence = new SequenceCounters();
   private readonly typeCounters = new Map<string, number>();
   private arms: ArmTable;
-  private readonly counts = { received: 0, accepted: 0, rejected: 0, authFailures: 0, completedOk: 0, completedFailed: 0 };
+  private readonly counts = { received: 0, accepted: 0, rejected: 0, authFailures: 0, completedOk: 0, completedFailed: 0, productsQueued: 0, productBytes: 0, productsRefused: 0 };
   private readonly inFlight = new Set<Promise<void>>();
   /** ST[03]/[05]/[12]/[19]: housekeeping, event reports, monitoring, event-actions. */
   readonly telemetryFunctions: TelemetryFunctions;
@@ -209,7 +224,7 @@ export class TtcService extends Service<typeof ttcSpec> {
     if (options.downlink) {
       const { queue, plan } = options.downlink;
       const pacer = new DownlinkPacer({ queue, plan, send: (packets) => this.transmit(packets) });
-      this.downlink = { queue, plan, pacer };
+      this.downlink = { queue, plan, pacer, products: new ProductStore(queue) };
     }
     this.arms = new ArmTable(this.parameters.get("armWindowMs"));
     this.telemetryFunctions = new TelemetryFunctions({
@@ -240,6 +255,8 @@ export class TtcService extends Service<typeof ttcSpec> {
         this.telemetryFunctions.onEvent(e);
       }),
     );
+    // Data products from the services (a job's summary): segmented into ST[13] TM and queued, durably, before the reply.
+    this.keep(this.bus.serve(umbra.ttc.v1.QueueProduct, umbra.ttc.v1.ProductQueued, (req) => this.queueProduct(req), { target: this.name }));
     this.every(HOUSEKEEPING_TICK_MS, () => this.telemetryFunctions.tick());
     if (this.archive) this.every(RETENTION_CHECK_MS, () => this.trimArchive());
     if (this.downlink) {
@@ -708,6 +725,82 @@ export class TtcService extends Service<typeof ttcSpec> {
       const [ok, bad] = STAGE_SUBTYPES[stage]!;
       this.emitTm(f.reportApid, 1, success ? ok : bad, encodeVerification(f.header, failure ? { code, detail: text } : undefined, step), f.tc.sourceId);
     }
+  }
+
+  // ---- data products (ST[13]) ---------------------------------------------------------
+
+  /**
+   * Answers a QueueProduct: the product's segments are in the downlink queue
+   * (one transaction, on disk) before the reply, or the reply is an error and
+   * nothing was queued. A repeat of (source, productId) gets the first answer.
+   */
+  private queueProduct(req: MessageOf<typeof umbra.ttc.v1.QueueProduct>): MessageOf<typeof umbra.ttc.v1.ProductQueued> {
+    const refuse = (reason: string): never => {
+      this.counts.productsRefused++;
+      this.log.warn({ source: req.source.slice(0, 64), productId: req.productId.slice(0, 64), reason }, "product not queued");
+      throw new Error(`product not queued: ${reason}`);
+    };
+    if (!this.downlink) return refuse("this TTC has no downlink queue");
+    const now = this.clock.nowTaiNs();
+    const draft = this.draftTm(TTC_APID, now);
+    let r: ProductQueueResult;
+    try {
+      r = this.downlink.products.queue(
+        { source: req.source, productId: req.productId, kind: req.kind, data: req.data },
+        { nowNs: now, apid: TTC_APID, build: (_n, segments) => segments.map((s) => draft.build(PRODUCT_SERVICE, s)) },
+      );
+    } catch (err) {
+      if (err instanceof InvalidFieldError || err instanceof DownlinkFullError) return refuse(err.message);
+      this.log.error({ err }, "product queueing failed");
+      return refuse(`internal error: ${(err as Error).message}`);
+    }
+    if (r.duplicate) {
+      this.log.info({ source: r.source, productId: r.productId, productNumber: r.productNumber }, "product already queued; not queued again");
+    } else {
+      // Only now do the TM counters move on: a refused product leaves no gap in them.
+      const packets = draft.commit();
+      this.counts.productsQueued++;
+      this.counts.productBytes += r.dataBytes;
+      if (r.dropped.length) this.log.warn({ dropped: r.dropped.length, productNumber: r.productNumber }, "downlink queue dropped older packets to make room for a product");
+      for (const { bytes, tm } of packets) {
+        this.bus.publish(
+          umbra.ttc.v1.TmDownlink,
+          { packet: bytes, apid: TTC_APID, service: PRODUCT_SERVICE, subtype: tm.subtype, missionTimeNs: now, sequenceCount: tm.sequenceCount },
+          { priority: Priority.PRIORITY_BULK },
+        );
+      }
+    }
+    return { productId: r.productId, packets: r.packets, bytes: BigInt(r.packetBytes), duplicate: r.duplicate, productNumber: r.productNumber };
+  }
+
+  /**
+   * Builds TM packets at one APID without moving the TTC's counters (packet
+   * sequence count, message type counters) until `commit`, so packets that
+   * end up not queued leave no gap the ground would read as a loss.
+   */
+  private draftTm(apid: number, now: bigint) {
+    const firstCount = this.tmSequence.peek(apid);
+    const counters = new Map<string, number>();
+    const built: { bytes: Uint8Array; tm: { subtype: number; sequenceCount: number } }[] = [];
+    return {
+      build: (service: number, segment: ProductSegmentData): Uint8Array => {
+        const typeKey = `${apid}/${service}/${segment.subtype}`;
+        const counter = ((counters.get(typeKey) ?? this.typeCounters.get(typeKey) ?? -1) + 1) & 0xffff;
+        counters.set(typeKey, counter);
+        const sequenceCount = (firstCount + built.length) % 16_384;
+        const bytes = encodeTm(
+          { apid, sequenceCount, timeRefStatus: 0, service, subtype: segment.subtype, messageTypeCounter: counter, destinationId: 0, time: taiNsToCuc(now, this.timeFormat), appData: segment.appData },
+          this.timeFormat === undefined ? {} : { timeFormat: this.timeFormat },
+        );
+        built.push({ bytes, tm: { subtype: segment.subtype, sequenceCount } });
+        return bytes;
+      },
+      commit: () => {
+        this.tmSequence.set(apid, (firstCount + built.length) % 16_384);
+        for (const [k, n] of counters) this.typeCounters.set(k, n);
+        return built;
+      },
+    };
   }
 
   private emitTm(apid: number, service: number, subtype: number, appData: Uint8Array, destinationId = 0): void {

@@ -5,6 +5,7 @@ export type { DownlinkDatabase, OpenDownlinkDatabaseOptions } from "./database.j
 export { DOWNLINK_SCHEMA_VERSION } from "./schema.js";
 export {
   DownlinkQueue,
+  DownlinkFullError,
   DEFAULT_DOWNLINK_BUDGET_BYTES,
   DEFAULT_ARCHIVE_MAX_AGE_NS,
   DEFAULT_ARCHIVE_MAX_BYTES,
@@ -18,6 +19,8 @@ export type {
   DownlinkQueueOptions,
   DownlinkStats,
   DroppedPacket,
+  EnqueueAllResult,
+  EnqueueItem,
   EnqueueOptions,
   EnqueueResult,
   Lease,
@@ -29,3 +32,33 @@ export type { ContactObservation, ContactPlanOptions, ContactWindow } from "./co
 export { DownlinkPacer, refillTokens } from "./pacer.js";
 export type { DownlinkPacerOptions, PacerPlan, PacerQueue, SendPackets, TickOutcome, TickResult } from "./pacer.js";
 export { InvalidFieldError, TtcDatabaseError } from "../store/errors.js";
+export {
+  MAX_PRODUCT_OCTETS,
+  MAX_PRODUCT_ID_CHARS,
+  MAX_PRODUCT_KIND_CHARS,
+  PRODUCT_SEGMENT_OCTETS,
+  PRODUCT_SERVICE,
+  PRODUCT_SUBTYPE_FIRST,
+  PRODUCT_SUBTYPE_INTERMEDIATE,
+  PRODUCT_SUBTYPE_LAST,
+  ProductReassembler,
+  checkProductRequest,
+  decodeProductSegment,
+  encodeProductSegments,
+  productCrc32,
+  productSegmentCount,
+  reassembleProducts,
+} from "./products.js";
+export type {
+  CorruptProduct,
+  IncompleteProduct,
+  ProductRequest,
+  ProductSegment,
+  ProductSegmentData,
+  ReassembledProduct,
+  ReassemblerOptions,
+  ReassemblyReport,
+  SegmentOutcome,
+} from "./products.js";
+export { ProductStore } from "./product-store.js";
+export type { ProductRecord, ProductQueueOptions, ProductQueueResult } from "./product-store.js";

@@ -79,6 +79,42 @@ export interface EnqueueResult {
   readonly dropped: readonly DroppedPacket[];
 }
 
+/** One packet of a batch for {@link DownlinkQueue.enqueueAll}. */
+export interface EnqueueItem {
+  readonly packet: Uint8Array;
+  readonly options: EnqueueOptions;
+}
+
+export interface EnqueueAllResult {
+  /** Queue ids of the batch's packets, in the order given (all queued). */
+  readonly ids: readonly number[];
+  /** Bytes of the batch's packets together. */
+  readonly bytes: number;
+  /** Older packets overflow removed to make room for the batch, in the order removed. */
+  readonly dropped: readonly DroppedPacket[];
+}
+
+/**
+ * An all-or-none batch ({@link DownlinkQueue.enqueueAll}) that the overflow
+ * rule cannot admit whole: making room would drop one of the batch's own
+ * packets. Nothing was written.
+ */
+export class DownlinkFullError extends Error {
+  override readonly name = "DownlinkFullError";
+  constructor(
+    /** Bytes of the batch. */
+    readonly batchBytes: number,
+    /** Bytes the batch could have had after every older packet the rule may drop was dropped. */
+    readonly roomBytes: number,
+    readonly budgetBytes: number,
+  ) {
+    super(
+      `downlink queue full: ${batchBytes} bytes do not fit; at most ${Math.max(0, roomBytes)} of its ${budgetBytes}-byte budget ` +
+        `can be made free (the rest is held by higher classes or in flight)`,
+    );
+  }
+}
+
 export interface RetrieveOptions {
   /** Only packets of this APID. */
   readonly apid?: number;
@@ -431,6 +467,50 @@ export class DownlinkQueue {
   }
 
   /**
+   * Files a batch of packets in ONE transaction, all or none (a data product's
+   * segments): once this returns every packet is on disk; if it throws,
+   * nothing was written. Each packet is validated as by {@link enqueue}
+   * (InvalidFieldError naming `items[i].packet`, `items[i].priority`, ...).
+   *
+   * Overflow applies the same rule as {@link enqueue}, with the whole batch
+   * entering at once: queued packets are dropped, the oldest of the last
+   * class present first, until the queue is within its budget. If that rule
+   * would drop any packet of the batch itself (the batch is bigger than the
+   * budget, or than what older packets of its class and lower ones leave free
+   * besides higher classes and in-flight packets), the batch is refused with
+   * DownlinkFullError and nothing is dropped: a partial batch is never queued.
+   */
+  enqueueAll(items: readonly EnqueueItem[]): EnqueueAllResult {
+    if (!Array.isArray(items)) throw new InvalidFieldError("items", "must be an array");
+    if (items.length === 0) throw new InvalidFieldError("items", "must not be empty");
+    const rows = items.map((raw: unknown, i) => {
+      const item = v.record(`items[${i}]`, raw);
+      const bytes = v.packet(`items[${i}].packet`, item["packet"]);
+      const o = v.record(`items[${i}].options`, item["options"]);
+      return {
+        bytes,
+        rank: priorityRank(checkPriority(`items[${i}].priority`, o["priority"])),
+        generatedNs: v.timeNs(`items[${i}].generatedNs`, o["generatedNs"]),
+        apid: v.apid(`items[${i}].apid`, o["apid"]),
+        service: v.intInRange(`items[${i}].service`, o["service"], 0, 255),
+        subtype: v.intInRange(`items[${i}].subtype`, o["subtype"], 0, 255),
+      };
+    });
+    const total = rows.reduce((a, r) => a + r.bytes.length, 0);
+    return this.#db
+      .transaction((): EnqueueAllResult => {
+        const ids: number[] = [];
+        for (const r of rows) {
+          ids.push(Number(this.#insert.run(r.rank, r.generatedNs, r.apid, r.service, r.subtype, r.bytes.length, r.bytes).lastInsertRowid));
+          this.#countEnqueued.run(r.bytes.length, r.rank);
+        }
+        const dropped = this.#admitBatch(new Set(ids), total);
+        return { ids, bytes: total, dropped };
+      })
+      .immediate();
+  }
+
+  /**
    * Leases the next queued packets, in order of service, as many as fit in
    * `maxBytes` together: the longest prefix of the queue that fits. A packet
    * that does not fit stops the lease; smaller packets behind it are not
@@ -712,6 +792,29 @@ export class DownlinkQueue {
       const victim = this.#victim.get() as VictimRow | undefined;
       if (victim === undefined) break; // only in-flight packets left: they are never dropped
       drop(victim);
+      resident -= Number(victim.bytes);
+    }
+    return dropped;
+  }
+
+  /**
+   * Inside a transaction, after inserting a batch: enforces the byte budget as
+   * #admit does, but throws DownlinkFullError (so the caller's transaction
+   * rolls back, drops included) as soon as a victim is one of the batch.
+   */
+  #admitBatch(batch: ReadonlySet<number>, batchBytes: number): DroppedPacket[] {
+    const dropped: DroppedPacket[] = [];
+    let resident = this.#residentBytes.get() as number;
+    if (batchBytes > this.#budgetBytes) throw new DownlinkFullError(batchBytes, this.#budgetBytes, this.#budgetBytes);
+    while (resident > this.#budgetBytes) {
+      const victim = this.#victim.get() as VictimRow | undefined;
+      if (victim === undefined) break; // cannot happen: the batch itself is queued
+      if (batch.has(Number(victim.id))) {
+        throw new DownlinkFullError(batchBytes, this.#budgetBytes - (resident - batchBytes), this.#budgetBytes);
+      }
+      this.#delete.run(victim.id);
+      this.#countDropped.run(victim.bytes, victim.rank);
+      dropped.push(toDropped(victim));
       resident -= Number(victim.bytes);
     }
     return dropped;

@@ -102,6 +102,24 @@ export const DOWNLINK_MIGRATIONS: readonly string[] = [
     CHECK (end_ns > start_ns)
   ) STRICT;
   `,
+  // ---- version 2: data products (ST[13] downlink), idempotent by (source, product id) ----
+  // number is the product number the TM segments carry: AUTOINCREMENT, so it is
+  // never reused (a refused product rolls back and takes none). packets and
+  // packet_bytes are what the first request was answered; a repeat gets them again.
+  `
+  CREATE TABLE downlink_product (
+    number        INTEGER PRIMARY KEY AUTOINCREMENT CHECK (number BETWEEN 1 AND 4294967295),
+    source        TEXT    NOT NULL CHECK (length(source) BETWEEN 1 AND 64),
+    product_id    TEXT    NOT NULL CHECK (length(product_id) BETWEEN 1 AND 64),
+    kind          TEXT    NOT NULL CHECK (length(kind) BETWEEN 1 AND 128),
+    data_bytes    INTEGER NOT NULL CHECK (data_bytes BETWEEN 1 AND 1048576),
+    crc32         INTEGER NOT NULL CHECK (crc32 BETWEEN 0 AND 4294967295),
+    packets       INTEGER NOT NULL CHECK (packets BETWEEN 0 AND 65535),
+    packet_bytes  INTEGER NOT NULL CHECK (packet_bytes >= 0),
+    queued_ns     INTEGER NOT NULL CHECK (queued_ns >= 0),
+    UNIQUE (source, product_id)
+  ) STRICT;
+  `,
 ];
 
 export const DOWNLINK_SCHEMA_VERSION = DOWNLINK_MIGRATIONS.length;

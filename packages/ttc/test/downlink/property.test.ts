@@ -1,16 +1,17 @@
 import fc from "fast-check";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { DOWNLINK_PRIORITIES, DownlinkQueue, InvalidFieldError } from "../../src/downlink/index.js";
+import { DOWNLINK_PRIORITIES, DownlinkFullError, DownlinkQueue, InvalidFieldError } from "../../src/downlink/index.js";
 import type { DownlinkPriority } from "../../src/downlink/index.js";
 import { SECOND, T0, meta, pkt, tempDir } from "./support.js";
 
 const newDir = tempDir();
 const BUDGET = 2000;
-const coverage = { drops: 0, crashesWithLeases: 0, retrievedCopies: 0 };
+const coverage = { drops: 0, crashesWithLeases: 0, retrievedCopies: 0, batchesQueued: 0, batchesRefused: 0 };
 
 type Op =
   | { kind: "enqueue"; rank: number; size: number }
+  | { kind: "enqueueAll"; rank: number; sizes: number[] }
   | { kind: "take"; maxBytes: number }
   | { kind: "confirmLease"; pick: number }
   | { kind: "confirmIds"; pick: number; count: number }
@@ -22,6 +23,10 @@ type Op =
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 6, arbitrary: fc.record({ kind: fc.constant("enqueue" as const), rank: fc.integer({ min: 0, max: 4 }), size: fc.integer({ min: 1, max: 400 }) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({ kind: fc.constant("enqueueAll" as const), rank: fc.integer({ min: 0, max: 4 }), sizes: fc.array(fc.integer({ min: 1, max: 300 }), { minLength: 1, maxLength: 8 }) }),
+  },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant("take" as const), maxBytes: fc.integer({ min: 0, max: 1200 }) }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant("confirmLease" as const), pick: fc.nat() }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant("confirmIds" as const), pick: fc.nat(), count: fc.integer({ min: 1, max: 3 }) }) },
@@ -93,6 +98,49 @@ function run(ops: readonly Op[]): void {
         coverage.drops += r.dropped.length;
         recordDrops(r.dropped);
         expect(r.queued).toBe(!dropped.has(r.id));
+        break;
+      }
+      case "enqueueAll": {
+        // A product's segments: the overflow rule with the whole batch entering at once; refused whole if it would drop one of its own.
+        const before = queue.list();
+        const statsBefore = queue.stats();
+        const total = op.sizes.reduce((a, n) => a + n, 0);
+        const batchIds = op.sizes.map((_, i) => Number.MAX_SAFE_INTEGER - op.sizes.length + i); // newest of all, in order
+        const candidates = [
+          ...before.filter((p) => p.leaseId === null).map((p) => ({ id: p.id, rank: rankOf.get(p.id)!, bytes: p.bytes })),
+          ...op.sizes.map((n, i) => ({ id: batchIds[i]!, rank: op.rank, bytes: n })),
+        ];
+        let resident = before.reduce((a, p) => a + p.bytes, 0) + total;
+        const expectedDrops: number[] = [];
+        let refused = total > BUDGET;
+        while (!refused && resident > BUDGET && candidates.length > 0) {
+          candidates.sort((a, b) => b.rank - a.rank || a.id - b.id);
+          const victim = candidates.shift()!;
+          if (batchIds.includes(victim.id)) refused = true;
+          else {
+            expectedDrops.push(victim.id);
+            resident -= victim.bytes;
+          }
+        }
+        const items = op.sizes.map((n) => ({ packet: pkt(rankOf.size, n), options: meta(DOWNLINK_PRIORITIES[op.rank]!, { generatedNs: clock }) }));
+        if (refused) {
+          expect(() => queue.enqueueAll(items)).toThrow(DownlinkFullError);
+          expect(queue.list()).toEqual(before);
+          expect(queue.stats()).toEqual(statsBefore);
+          coverage.batchesRefused += 1;
+          break;
+        }
+        const r = queue.enqueueAll(items);
+        expect(r.ids).toHaveLength(op.sizes.length);
+        r.ids.forEach((id, i) => {
+          expect(rankOf.has(id)).toBe(false);
+          rankOf.set(id, op.rank);
+          sizeOf.set(id, op.sizes[i]!);
+        });
+        expect(r.dropped.map((d) => d.id)).toEqual(expectedDrops);
+        coverage.drops += r.dropped.length;
+        coverage.batchesQueued += 1;
+        recordDrops(r.dropped);
         break;
       }
       case "take": {
@@ -228,5 +276,7 @@ describe("DownlinkQueue property", () => {
     expect(coverage.drops).toBeGreaterThan(100);
     expect(coverage.crashesWithLeases).toBeGreaterThan(10);
     expect(coverage.retrievedCopies).toBeGreaterThan(10);
+    expect(coverage.batchesQueued).toBeGreaterThan(10);
+    expect(coverage.batchesRefused).toBeGreaterThan(10);
   }, 60_000);
 });

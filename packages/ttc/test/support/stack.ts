@@ -63,6 +63,8 @@ export interface Stack {
   keys: KeyStore;
   ground: TcBuilder;
   dbPath: string;
+  /** The TTC's downlink queue (on the TTC database). */
+  queue: DownlinkQueue;
   tm: Tm[];
   verifications: MessageOf<typeof umbra.ttc.v1.Verification>[];
   security: MessageOf<typeof umbra.ttc.v1.SecurityEvent>[];
@@ -90,9 +92,20 @@ export function keyStore(): KeyStore {
   ]);
 }
 
-export async function startStack(options: { dbPath?: string; clock?: SimClock; keys?: KeyStore; securitySequence?: number } = {}): Promise<Stack> {
+export interface StackOptions {
+  dbPath?: string;
+  clock?: SimClock;
+  keys?: KeyStore;
+  securitySequence?: number;
+  /** The downlink queue's byte budget (default the queue's, 64 MiB). */
+  downlinkBudgetBytes?: number;
+  /** The bus's largest frame (default the bus's, 1 MiB). */
+  maxFrameBytes?: number;
+}
+
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const clock = options.clock ?? new SimClock({ startUtcMs: Date.UTC(2026, 5, 1) });
-  const bus = new Bus({ node: "payload", clock, queueCapacity: 100_000 });
+  const bus = new Bus({ node: "payload", clock, queueCapacity: 100_000, ...(options.maxFrameBytes === undefined ? {} : { maxFrameBytes: options.maxFrameBytes }) });
   const keys = options.keys ?? keyStore();
   const dbPath = options.dbPath ?? join(mkdtempSync(join(tmpdir(), "umbra-ttc-")), "ttc.db");
   const db = openTtcDatabase(dbPath);
@@ -118,7 +131,10 @@ export async function startStack(options: { dbPath?: string; clock?: SimClock; k
   const probe = new Probe({ bus, clock });
   await counter.start();
   await probe.start();
-  const downlink = { queue: new DownlinkQueue(db), plan: new ContactPlan(db) };
+  const downlink = {
+    queue: new DownlinkQueue(db, options.downlinkBudgetBytes === undefined ? {} : { budgetBytes: options.downlinkBudgetBytes }),
+    plan: new ContactPlan(db),
+  };
   const archive = openArchive(dbPath.replace(/\.db$/, "") + "-archive.db");
   const ttc = new TtcService({ bus, clock }, { keys, history: new CommandHistory(db), schedule: new ScheduleStore(db), security: new SecurityState(db), downlink, archive });
   await ttc.start();
@@ -141,6 +157,7 @@ export async function startStack(options: { dbPath?: string; clock?: SimClock; k
     keys,
     ground,
     dbPath,
+    queue: downlink.queue,
     tm,
     verifications,
     security,
