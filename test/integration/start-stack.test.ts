@@ -1,8 +1,10 @@
 // `pnpm start --demo` end to end: the stack script with the HIL on a fast
-// clock, the TTC, and the counter, inference, scrubber and thermal services in
-// their own OS processes. The demo's telecommand, protected inference, power
-// budget and scrubber telemetry must come back, the TTC must learn the new
-// services and archive what they send, and a Ctrl-C must stop every process.
+// clock, the TTC, and the counter, inference, scrubber, thermal and jobs
+// services in their own OS processes. The demo's telecommand, protected
+// inference, power budget and scrubber telemetry must come back, its jobs
+// (submitted by telecommand) must run, the TTC must learn the new services and
+// archive what they send, a Ctrl-C must stop every process, and the summary
+// at the end must count the jobs and the battery's lowest state of charge.
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -36,7 +38,7 @@ function alive(pid: number): boolean {
 }
 
 describe("pnpm start --demo", () => {
-  it("runs inference, scrubber and thermal in their own processes and exercises them through the TTC and the bus", { timeout: 90_000 }, async () => {
+  it("runs inference, scrubber, thermal and jobs in their own processes and exercises them through the TTC and the bus", { timeout: 90_000 }, async () => {
     const dir = mkdtempSync(join(tmpdir(), "umbra-start-"));
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
     const child = spawn(
@@ -87,8 +89,8 @@ describe("pnpm start --demo", () => {
 
     // Each service came up in its own process and declared itself.
     const started = new Map(lines.filter((l) => l.msg?.endsWith("service started in its own process")).map((l) => [l.service!, l.pid!]));
-    expect([...started.keys()].sort()).toEqual(["counter", "inference", "scrubber", "thermal"]);
-    for (const svc of ["inference", "scrubber", "thermal"]) {
+    expect([...started.keys()].sort()).toEqual(["counter", "inference", "jobs", "scrubber", "thermal"]);
+    for (const svc of ["inference", "scrubber", "thermal", "jobs"]) {
       expect(lines.some((l) => l.msg === "service declared" && l.service === svc), `${svc} declared${context}`).toBe(true);
       expect(started.get(svc)).not.toBe(process.pid);
       expect(lines.some((l) => l.name === svc && l.pid === started.get(svc) && l.msg === "service started"), `${svc} runs in process ${started.get(svc)}${context}`).toBe(true);
@@ -114,9 +116,31 @@ describe("pnpm start --demo", () => {
     expect(scrub!["regions"] as number).toBeGreaterThan(0);
     expect(scrub!["uncorrectableBlocks"]).toBe(0);
 
+    // The job runner: a tenant and a mixed workload by telecommand through the
+    // TTC; at least one job ran to done on the synthetic tiles (or, on a slow
+    // machine, at least ran tiles).
+    expect(demo("jobs.setTenant")?.["success"], context).toBe(true);
+    const submits = lines.filter((l) => l.name === "umbra" && l.msg?.startsWith("demo: jobs.submit"));
+    expect(submits.length, context).toBe(4);
+    expect(submits.every((l) => l["success"] === true), context).toBe(true);
+    const jobLines = lines.filter((l) => l.name === "umbra" && l.msg?.startsWith("demo: job ") && typeof l["state"] === "string");
+    expect(jobLines.length, context).toBe(4);
+    const doneJobs = jobLines.filter((l) => l["state"] === "done");
+    if (doneJobs.length > 0) {
+      for (const j of doneJobs) {
+        expect(j["tilesDone"]).toBe(j["tilesTotal"]);
+        expect(j["inferences"] as number).toBe(j["tilesTotal"]);
+        expect(j["rawInputBytes"] as number).toBeGreaterThan(0);
+      }
+    } else {
+      expect(Math.max(...jobLines.map((l) => l["tilesDone"] as number)), `no demo job done, and none ran a tile${context}`).toBeGreaterThan(0);
+    }
+    // The demo's accuracy declaration (for the variant) is withdrawn when its jobs end.
+    if (demo("inference.setAccuracy tiny-cls 0.9")) expect(demo("inference.setAccuracy tiny-cls 0:")?.["success"], context).toBe(true);
+
     // The TTC learned the new services and archived what they sent.
     const dictionary = demo("TTC mission dictionary")!["services"] as string[];
-    expect(dictionary).toEqual(expect.arrayContaining(["thermal@0x030", "inference@0x040", "scrubber@0x050", "counter@0x7f0", "ttc@0x010"]));
+    expect(dictionary).toEqual(expect.arrayContaining(["thermal@0x030", "inference@0x040", "scrubber@0x050", "jobs@0x060", "counter@0x7f0", "ttc@0x010"]));
     const archived = demo("TTC archive")!;
     const params = archived["archivedParameters"] as Record<string, number>;
     for (const svc of ["inference", "scrubber", "thermal"]) expect(params[svc], `${svc} telemetry archived${context}`).toBeGreaterThan(0);
@@ -124,9 +148,19 @@ describe("pnpm start --demo", () => {
 
     // Ctrl-C stopped every service process cleanly, none unexpectedly.
     expect(lines.some((l) => typeof l.msg === "string" && l.msg.includes("exited unexpectedly")), context).toBe(false);
-    for (const svc of ["inference", "scrubber", "thermal", "counter"]) {
+    for (const svc of ["inference", "scrubber", "thermal", "jobs", "counter"]) {
       expect(lines.some((l) => l.name === svc && l.msg === "service stopped"), `${svc} stopped${context}`).toBe(true);
       expect(alive(started.get(svc)!)).toBe(false);
     }
+
+    // The summary at the end: the runner's jobs by state, the energy it metered, the battery's lowest SoC.
+    const summary = lines.find((l) => l.name === "umbra" && l["summary"] === true && l.msg?.startsWith("summary: "));
+    expect(summary, context).toBeDefined();
+    const jobs = summary!["jobs"] as Record<string, number>;
+    expect(jobs["done"]!, context).toBeGreaterThanOrEqual(doneJobs.length);
+    expect(jobs["done"]! + jobs["waiting"]! + jobs["running"]! + jobs["failed"]!, context).toBeGreaterThanOrEqual(4);
+    expect(jobs["meteredJ"]).toBeGreaterThanOrEqual(0);
+    expect(summary!["minSocPct"] as number).toBeGreaterThan(0);
+    expect(summary!.msg).toMatch(/^summary: jobs \d+ done, \d+ waiting, \d+ running, \d+ failed.*; [\d.]+ J and [\d.]+ core-s metered to jobs .*; lowest battery state of charge [\d.]+%$/);
   });
 });
