@@ -529,7 +529,7 @@ export class JobsService extends Service<typeof jobsSpec> {
         return;
       }
       try {
-        this.store.commitBatch({ jobId: w.jobId, fromIndex: job.tilesDone, results, inferences, uncorrectable, rawBytes });
+        this.store.commitBatch({ jobId: w.jobId, fromIndex: job.tilesDone, results, inferences, uncorrectable, rawBytes, nowMs: this.nowMs() });
         this.failures.delete(w.jobId);
       } catch (err) {
         if (err instanceof StoreError) return; // cancelled, paused or preempted meanwhile: the batch does not count

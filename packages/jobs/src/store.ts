@@ -145,6 +145,8 @@ export interface BatchCommit {
   inferences: number;
   uncorrectable: number;
   rawBytes: number;
+  /** Mission time of the commit, ms. */
+  nowMs: number;
 }
 
 export class JobStore {
@@ -208,6 +210,7 @@ export class JobStore {
           vote TEXT NOT NULL,
           detections TEXT NOT NULL,
           output BLOB,
+          committed_ms REAL NOT NULL,
           PRIMARY KEY (job_id, idx)
         ) STRICT;
         CREATE TABLE IF NOT EXISTS job_decisions (
@@ -383,8 +386,8 @@ export class JobStore {
       if (!job) throw new StoreError(`no job ${b.jobId}`);
       if (job.state !== "running") throw new StoreError(`job ${b.jobId} is ${job.state}, not running: batch discarded`);
       if (job.tilesDone !== b.fromIndex) throw new StoreError(`job ${b.jobId} is at tile ${job.tilesDone}, the batch starts at ${b.fromIndex}: discarded`);
-      const ins = this.db.prepare("INSERT INTO job_results (job_id, idx, model, label, confidence, vote, detections, output) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
-      for (const r of b.results) ins.run(b.jobId, r.index, r.model, r.label, r.confidence, r.vote, r.detections, r.output);
+      const ins = this.db.prepare("INSERT INTO job_results (job_id, idx, model, label, confidence, vote, detections, output, committed_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+      for (const r of b.results) ins.run(b.jobId, r.index, r.model, r.label, r.confidence, r.vote, r.detections, r.output, b.nowMs);
       this.db
         .prepare("UPDATE jobs SET tiles_done = tiles_done + ?, inferences = inferences + ?, uncorrectable = uncorrectable + ?, raw_bytes = raw_bytes + ? WHERE id = ?")
         .run(b.results.length, b.inferences, b.uncorrectable, b.rawBytes, b.jobId);
@@ -405,6 +408,17 @@ export class JobStore {
         output: Uint8Array | null;
       }[]
     ).map((r) => ({ index: r.idx, model: r.model, label: r.label, confidence: r.confidence, vote: r.vote, detections: r.detections, output: r.output }));
+  }
+
+  /**
+   * Results that count: voted (not unreadable, not uncorrectable) and
+   * committed by `byMs` (mission time; null = whenever).
+   */
+  usefulResults(id: string, byMs: number | null): number {
+    const r = this.db
+      .prepare("SELECT COUNT(*) AS n FROM job_results WHERE job_id = ? AND vote NOT IN ('unreadable', 'no-majority') AND committed_ms <= ?")
+      .get(id, byMs ?? Number.MAX_VALUE) as { n: number };
+    return r.n;
   }
 
   /** Stores the built summary product (outbox) until the TTC acknowledges it. */

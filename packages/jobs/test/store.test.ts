@@ -86,7 +86,7 @@ describe("JobStore", () => {
     a.insertJob(spec("j"), tiles(5), 10);
     a.transition("j", "admitted", "fits", 11, { variant: "tiny-cls" });
     a.transition("j", "running", "go", 12);
-    a.commitBatch({ jobId: "j", fromIndex: 0, results: [result(0), result(1)], inferences: 2, uncorrectable: 0, rawBytes: 201 });
+    a.commitBatch({ jobId: "j", fromIndex: 0, results: [result(0), result(1)], inferences: 2, uncorrectable: 0, rawBytes: 201, nowMs: 13 });
     a.close();
     const b = JobStore.open(path);
     const j = b.get("j")!;
@@ -100,13 +100,13 @@ describe("JobStore", () => {
   it("refuses a batch that does not start at the job's progress, or for a job no longer running", () => {
     const s = JobStore.open(":memory:");
     s.insertJob(spec("j"), tiles(4), 0);
-    expect(() => s.commitBatch({ jobId: "j", fromIndex: 0, results: [result(0)], inferences: 1, uncorrectable: 0, rawBytes: 1 })).toThrow(/queued, not running/);
+    expect(() => s.commitBatch({ jobId: "j", fromIndex: 0, results: [result(0)], inferences: 1, uncorrectable: 0, rawBytes: 1, nowMs: 5 })).toThrow(/queued, not running/);
     s.transition("j", "admitted", "", 1);
     s.transition("j", "running", "", 1);
-    s.commitBatch({ jobId: "j", fromIndex: 0, results: [result(0), result(1)], inferences: 2, uncorrectable: 0, rawBytes: 2 });
-    expect(() => s.commitBatch({ jobId: "j", fromIndex: 0, results: [result(0), result(1)], inferences: 2, uncorrectable: 0, rawBytes: 2 })).toThrow(StoreError);
+    s.commitBatch({ jobId: "j", fromIndex: 0, results: [result(0), result(1)], inferences: 2, uncorrectable: 0, rawBytes: 2, nowMs: 5 });
+    expect(() => s.commitBatch({ jobId: "j", fromIndex: 0, results: [result(0), result(1)], inferences: 2, uncorrectable: 0, rawBytes: 2, nowMs: 5 })).toThrow(StoreError);
     // A duplicate tile in a batch fails the whole transaction: nothing of it is kept.
-    expect(() => s.commitBatch({ jobId: "j", fromIndex: 2, results: [result(2), result(2)], inferences: 2, uncorrectable: 0, rawBytes: 2 })).toThrow();
+    expect(() => s.commitBatch({ jobId: "j", fromIndex: 2, results: [result(2), result(2)], inferences: 2, uncorrectable: 0, rawBytes: 2, nowMs: 5 })).toThrow();
     expect(s.get("j")!.tilesDone).toBe(2);
     expect(s.results("j")).toHaveLength(2);
   });
