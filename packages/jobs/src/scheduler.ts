@@ -224,7 +224,13 @@ export function plan(input: PlanInput): Plan {
       whole.sort((a, b) => b.tiles - a.tiles || a.rank - b.rank);
       chosen = whole[0];
       if (chosen) {
-        reason = chosen.model === job.model ? "energy and heat allow it" : `on ${chosen.model}: ${job.model} would not finish within the energy or before the deadline`;
+        const preferredUsable = usable.includes(job.model);
+        reason =
+          chosen.model === job.model
+            ? "energy and heat allow it"
+            : preferredUsable
+              ? `on ${chosen.model}: ${job.model} would not finish within the energy or before the deadline`
+              : `on ${chosen.model}: ${refused[0]}`;
         ledger.take(chosen.phase.sunlitJ, chosen.phase.eclipseJ);
       } else {
         // Partial: the most inferences per joule, while one batch fits.

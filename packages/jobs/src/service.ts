@@ -184,7 +184,8 @@ export class JobsService extends Service<typeof jobsSpec> {
     this.keep(this.bus.serve(J.GetJobReport, J.JobReport, (q) => this.jobReport(q.jobId), { target: this.name }));
     this.keep(this.bus.serve(J.GetTenantUsage, J.TenantUsageList, (q) => this.tenantUsage(q.tenant), { target: this.name }));
     this.every(this.parameters.get("tickMs"), () => void this.tick());
-    void this.tick();
+    // The first tick as soon as the service is running (tick() ignores calls before that).
+    this.after(0, () => void this.tick());
   }
 
   protected override onStop(): void {
@@ -236,9 +237,16 @@ export class JobsService extends Service<typeof jobsSpec> {
     }
   }
 
+  private refreshAgain = false;
+
   private async refreshModels(force = false): Promise<void> {
     const now = this.clock.monotonicMs();
-    if (this.refreshing || (!force && now - this.modelsRefreshedMs < this.parameters.get("modelRefreshMs"))) return;
+    if (this.refreshing) {
+      // A submission naming a new model must not wait for the next period.
+      if (force) this.refreshAgain = true;
+      return;
+    }
+    if (!force && now - this.modelsRefreshedMs < this.parameters.get("modelRefreshMs")) return;
     this.refreshing = true;
     try {
       const wanted = new Set<string>();
@@ -260,6 +268,10 @@ export class JobsService extends Service<typeof jobsSpec> {
       this.modelsRefreshedMs = now;
     } finally {
       this.refreshing = false;
+    }
+    if (this.refreshAgain) {
+      this.refreshAgain = false;
+      await this.refreshModels(true);
     }
   }
 

@@ -115,6 +115,13 @@ describe("scheduling policy", () => {
     expect(a2.action === "wait" || (a2.action === "run" && a2.variant === "big")).toBe(true);
   });
 
+  it("says why the preferred model was passed over when it is not loaded", () => {
+    const models = new Map(MODELS);
+    models.set("big", { loaded: false, accuracy: 0.92 });
+    const p = plan(input({ models, jobs: [job("a", { variants: ["small"], accuracyFloor: 0.8 })] }));
+    expect(byId(p).get("a")).toMatchObject({ action: "run", variant: "small", reason: "on small: big is not loaded" });
+  });
+
   it("picks the variant that completes the most tiles before a close deadline", () => {
     // 100 tiles in 60 s: big does 20, small 100.
     const p = plan(input({ jobs: [job("a", { variants: ["small"], accuracyFloor: 0.8, deadlineMs: NOW + 60_000 })] }));
