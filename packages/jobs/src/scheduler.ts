@@ -154,8 +154,7 @@ export function plan(input: PlanInput): Plan {
   }
   const tenantLeft = new Map([...input.tenants].map(([k, v]) => [k, { ...v }]));
   let slots = Math.max(0, input.slots);
-  let loadW = 0;
-  let plannedJ = 0;
+  const powerOf = new Map<string, { powerW: number; energy: number }>();
   for (const job of order) {
     const remaining = job.tilesTotal - job.tilesDone;
     const timeLeftS = job.deadlineMs === null ? Number.POSITIVE_INFINITY : (job.deadlineMs - input.nowMs) / 1000;
@@ -174,8 +173,13 @@ export function plan(input: PlanInput): Plan {
       wait("power readings unavailable: no job runs without a trustworthy battery state");
       continue;
     }
-    if (slots === 0) {
-      wait(input.slots === 0 ? `no job slot: ${input.slotsReason}` : `all ${input.slots} job slot(s) taken by jobs ahead of it (${input.slotsReason})`);
+    if (input.slots === 0) {
+      wait(`no job slot: ${input.slotsReason}`);
+      continue;
+    }
+    // FIFO hands out slots in its order; the power-aware policy after this loop, by deadline.
+    if (input.policy === "fifo" && slots === 0) {
+      wait(`all ${input.slots} job slot(s) taken by jobs ahead of it (${input.slotsReason})`);
       continue;
     }
     const { usable, refused } = candidates(job, input.models, input.policy);
@@ -255,12 +259,44 @@ export function plan(input: PlanInput): Plan {
       continue;
     }
     slots--;
-    loadW += chosen.powerW;
-    plannedJ += chosen.energy;
     const quotaLeft = tenantLeft.get(job.tenant)!;
     quotaLeft.joules -= chosen.energy;
     quotaLeft.coreSeconds -= chosen.tiles * chosen.c.seconds;
     actions.push({ id: job.id, action: "run", variant: chosen.model, reason, forecastEnergyJ: remaining * chosen.c.energyJ });
+    powerOf.set(job.id, { powerW: chosen.powerW, energy: chosen.energy });
+  }
+  // Energy went by priority. Slots go by deadline among the jobs energy
+  // allows (earliest deadline first meets the most deadlines), priority
+  // breaking ties; those left over wait for a slot.
+  const runs = actions.filter((a): a is Extract<JobAction, { action: "run" }> => a.action === "run");
+  if (runs.length > input.slots) {
+    const byId = new Map(input.jobs.map((j) => [j.id, j]));
+    const ranked = [...runs].sort((a, b) => {
+      const ja = byId.get(a.id)!;
+      const jb = byId.get(b.id)!;
+      return (
+        (ja.deadlineMs ?? Number.POSITIVE_INFINITY) - (jb.deadlineMs ?? Number.POSITIVE_INFINITY) ||
+        jb.priority - ja.priority ||
+        ja.submittedMs - jb.submittedMs ||
+        (ja.id < jb.id ? -1 : 1)
+      );
+    });
+    const losers = new Set(ranked.slice(input.slots).map((a) => a.id));
+    for (let i = 0; i < actions.length; i++) {
+      const a = actions[i]!;
+      if (a.action === "run" && losers.has(a.id)) {
+        actions[i] = { id: a.id, action: "wait", reason: `all ${input.slots} job slot(s) taken by jobs with earlier deadlines (${input.slotsReason})`, forecastEnergyJ: a.forecastEnergyJ };
+      }
+    }
+  }
+  let loadW = 0;
+  let plannedJ = 0;
+  for (const a of actions) {
+    const p = a.action === "run" ? powerOf.get(a.id) : undefined;
+    if (p) {
+      loadW += p.powerW;
+      plannedJ += p.energy;
+    }
   }
   const forecastMinSocPct = f && input.power ? endSocWithJobs(input.power.battery, input.power.situation, f, loadW, plannedJ) : Number.NaN;
   return { actions, forecast: f, headroomJ: ledger ? ledger.remainingJ() : Number.POSITIVE_INFINITY, loadW, forecastMinSocPct };

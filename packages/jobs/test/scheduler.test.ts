@@ -89,6 +89,18 @@ describe("scheduling policy", () => {
     expect(p.loadW).toBeCloseTo(20, 6);
   });
 
+  it("gives the slots to the earliest deadlines among the jobs energy allows; priority breaks ties", () => {
+    const jobs = [job("urgent-low", { priority: 1, deadlineMs: NOW + 3_600_000 }), job("relaxed-high", { priority: 9, deadlineMs: NOW + 36_000_000 }), job("none-high", { priority: 9 })];
+    const a = byId(plan(input({ slots: 1, jobs })));
+    expect(a.get("urgent-low")!.action).toBe("run");
+    expect(a.get("relaxed-high")!.reason).toMatch(/^all 1 job slot\(s\) taken by jobs with earlier deadlines/);
+    expect(a.get("none-high")!.action).toBe("wait");
+    // FIFO hands out slots in submission order.
+    const f = byId(plan(input({ policy: "fifo", slots: 1, jobs: [job("second", { submittedMs: 2, deadlineMs: NOW + 1000_000 }), job("first", { submittedMs: 1 })] })));
+    expect(f.get("first")!.action).toBe("run");
+    expect(f.get("second")!.action).toBe("wait");
+  });
+
   it("under a falling forecast sheds the lowest priority first, then everything", () => {
     const jobs = [job("hi", { priority: 8 }), job("lo", { priority: 2, tenant: "t2" })];
     const states = [90, 60, 50, 45].map((soc) => byId(plan(input({ jobs, soc, sunlit: false, toTransition: 2000 }))));
