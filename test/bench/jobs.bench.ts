@@ -24,11 +24,10 @@
 // useful inference, minimum state of charge, jobs missed, load shed. Targets
 // (issue #7): the power-aware runner never breaches the DoD floor (no load
 // shed, SoC never under the floor) and beats FIFO on goodput in low power.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
-import path, { dirname, join } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { performance } from "node:perf_hooks";
 import { Bus, sendCommand, SimClock, silentLogger, type Clock } from "@umbra/core";
@@ -390,7 +389,7 @@ export const jobsBenchmark: Benchmark = {
   name: "jobs",
   description: "Power-aware job runner vs FIFO over a simulated day (nominal and low power): goodput, energy, min SoC",
   async run(ctx) {
-    const dir = mkdtempSync(path.join(os.tmpdir(), "umbra-bench-jobs-"));
+    const dir = mkdtempSync(join(os.tmpdir(), "umbra-bench-jobs-"));
     try {
       const modelsDir = join(dir, "models");
       mkdirSync(modelsDir);

@@ -53,10 +53,17 @@ function positive(x: number): number {
   return x > 0 ? x : 0;
 }
 
-/** The no-job trajectory over the horizon. */
-export function forecast(battery: BatteryModel, s: PowerSituation, floorPct: number): Forecast {
+/** Capacity and stored energy now (J), and the net power (array − base load) over the sunlit arc (W). */
+function startState(battery: BatteryModel, s: PowerSituation): { cap: number; e0: number; net: number } {
   const cap = battery.capacityWh * J_PER_WH;
   const e0 = (Math.min(100, Math.max(0, s.socPct)) / 100) * cap;
+  const arrayW = s.sunlit ? s.inputPowerW : s.sunlitInputPowerW;
+  return { cap, e0, net: arrayW - s.baseLoadW };
+}
+
+/** The no-job trajectory over the horizon. */
+export function forecast(battery: BatteryModel, s: PowerSituation, floorPct: number): Forecast {
+  const { cap, e0, net } = startState(battery, s);
   const ec = battery.chargeEfficiency;
   const ed = battery.dischargeEfficiency;
   // With no prediction (deep-space sun, or the feed is out) plan one orbit ahead in the current state.
@@ -70,9 +77,7 @@ export function forecast(battery: BatteryModel, s: PowerSituation, floorPct: num
     sunlitS = 0;
     eclipseS = toTransition;
   }
-  const arrayW = s.sunlit ? s.inputPowerW : s.sunlitInputPowerW;
   // Sunlit phase without jobs.
-  const net = arrayW - s.baseLoadW;
   const e1 = net >= 0 ? Math.min(cap, e0 + net * sunlitS * ec) : e0 + (net * sunlitS) / ed;
   const e2 = e1 - (s.baseLoadW * eclipseS) / ed;
   const endSoc = (e2 / cap) * 100;
@@ -91,14 +96,12 @@ export function forecast(battery: BatteryModel, s: PowerSituation, floorPct: num
  * spent sunlit first). Used for the runner's status line and tests.
  */
 export function endSocWithJobs(battery: BatteryModel, s: PowerSituation, f: Forecast, jobW: number, jobEnergyJ: number): number {
-  const cap = battery.capacityWh * J_PER_WH;
-  const e0 = (Math.min(100, Math.max(0, s.socPct)) / 100) * cap;
+  const { cap, e0, net } = startState(battery, s);
   const ec = battery.chargeEfficiency;
   const ed = battery.dischargeEfficiency;
-  const arrayW = s.sunlit ? s.inputPowerW : s.sunlitInputPowerW;
   const sunJobJ = Math.min(jobEnergyJ, jobW * f.sunlitS);
   const eclJobJ = Math.min(jobEnergyJ - sunJobJ, jobW * f.eclipseS);
-  const sunNetJ = (arrayW - s.baseLoadW) * f.sunlitS - sunJobJ;
+  const sunNetJ = net * f.sunlitS - sunJobJ;
   const e1 = sunNetJ >= 0 ? Math.min(cap, e0 + sunNetJ * ec) : e0 + sunNetJ / ed;
   const e2 = e1 - (s.baseLoadW * f.eclipseS + eclJobJ) / ed;
   return (Math.min(e1, e2) / cap) * 100;
@@ -132,10 +135,7 @@ export class HeadroomLedger {
     readonly forecast: Forecast,
     s: PowerSituation,
   ) {
-    const cap = battery.capacityWh * J_PER_WH;
-    const e0 = (Math.min(100, Math.max(0, s.socPct)) / 100) * cap;
-    const arrayW = s.sunlit ? s.inputPowerW : s.sunlitInputPowerW;
-    const net = arrayW - s.baseLoadW;
+    const { cap, e0, net } = startState(battery, s);
     this.sunlitNetPositive = net >= 0;
     const ec = battery.chargeEfficiency;
     if (net >= 0 && forecast.sunlitS > 0) {

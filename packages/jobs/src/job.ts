@@ -107,8 +107,10 @@ export function stateFromEnum(value: number): JobStateName | undefined {
   return STATE_BY_ENUM[value];
 }
 
+const ENUM_BY_STATE = new Map(Object.entries(STATE_BY_ENUM).map(([k, v]) => [v, Number(k) as umbra.jobs.v1.JobState]));
+
 export function stateToEnum(state: JobStateName): umbra.jobs.v1.JobState {
-  return Number(Object.entries(STATE_BY_ENUM).find(([, v]) => v === state)![0]) as umbra.jobs.v1.JobState;
+  return ENUM_BY_STATE.get(state)!;
 }
 
 function printable(s: string, max = 80): string {

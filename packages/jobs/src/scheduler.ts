@@ -9,7 +9,8 @@
 //  3. Jobs are taken by priority (highest first), then earliest deadline,
 //     then submission order; so when something must give, the lowest
 //     priority gives first.
-//  4. Each gets a slot while the thermal budget grants slots.
+//  4. Slots (what the thermal budget grants) go, after the energy, to the
+//     jobs energy allows by earliest deadline.
 //  5. Among its model and its acceptable variants (loaded, declared accuracy
 //     meeting the job's floor) it runs on the one that completes the most
 //     tiles before its deadline within the energy the forecast allows until
@@ -153,7 +154,7 @@ export function plan(input: PlanInput): Plan {
     ledger = new HeadroomLedger(input.power.battery, f, input.power.situation);
   }
   const tenantLeft = new Map([...input.tenants].map(([k, v]) => [k, { ...v }]));
-  let slots = Math.max(0, input.slots);
+  let fifoSlotsLeft = Math.max(0, input.slots);
   const powerOf = new Map<string, { powerW: number; energy: number }>();
   for (const job of order) {
     const remaining = job.tilesTotal - job.tilesDone;
@@ -178,7 +179,7 @@ export function plan(input: PlanInput): Plan {
       continue;
     }
     // FIFO hands out slots in its order; the power-aware policy after this loop, by deadline.
-    if (input.policy === "fifo" && slots === 0) {
+    if (input.policy === "fifo" && fifoSlotsLeft === 0) {
       wait(`all ${input.slots} job slot(s) taken by jobs ahead of it (${input.slotsReason})`);
       continue;
     }
@@ -258,7 +259,7 @@ export function plan(input: PlanInput): Plan {
       wait("nothing it could do would count");
       continue;
     }
-    slots--;
+    fifoSlotsLeft--;
     const quotaLeft = tenantLeft.get(job.tenant)!;
     quotaLeft.joules -= chosen.energy;
     quotaLeft.coreSeconds -= chosen.tiles * chosen.c.seconds;

@@ -14,7 +14,7 @@ import { CostModel, costKey, type JobActivity } from "./costs.js";
 import { PROTECTIONS, SubmissionError, TENANT_ID, TERMINAL_STATES, stateFromEnum, stateToEnum, validateSubmission, type JobStateName, type ProtectionName } from "./job.js";
 import { allowance, periodStart } from "./metering.js";
 import { plan, type ModelFacts, type Plan, type Policy, type SchedulerJob, type TenantAllowance } from "./scheduler.js";
-import { StoreError, type JobRow, type JobStore, type QuotaPeriodName, type TileRef, type TileResult } from "./store.js";
+import { StoreError, type JobRow, type JobStore, type QuotaPeriodName, type TenantRow, type TileRef, type TileResult } from "./store.js";
 import { classCounts, cloudFree, detectRegions, encodeSummaryProduct, type TileDetection } from "./summary.js";
 import { TileArchive } from "./tile-archive.js";
 import { TileError, decodePng, listTileFolder, readTileFile, tileTensor } from "./tiles.js";
@@ -101,7 +101,6 @@ interface Worker {
   jobId: string;
   variant: string;
   aborted: boolean;
-  done: Promise<void>;
   /** Set when the plan says wait for a reason that can wait for the batch to finish (energy, quota, slots). */
   drain: string | null;
   /** Activity since the last tick, for metering. */
@@ -127,6 +126,7 @@ export class JobsService extends Service<typeof jobsSpec> {
   private readonly options: JobsServiceOptions;
   private costs!: CostModel;
   private readonly workers = new Map<string, Worker>();
+  private readonly finishedActivity: JobActivity[] = [];
   private readonly models = new Map<string, ModelDescription>();
   private modelsRefreshedMs = Number.NEGATIVE_INFINITY;
   private refreshing = false;
@@ -183,7 +183,7 @@ export class JobsService extends Service<typeof jobsSpec> {
     this.keep(this.bus.serve(J.QueryJobs, J.JobList, (q) => ({ jobs: this.listFor(q).map((j) => this.status(j)) }), { target: this.name }));
     this.keep(this.bus.serve(J.GetJobReport, J.JobReport, (q) => this.jobReport(q.jobId), { target: this.name }));
     this.keep(this.bus.serve(J.GetTenantUsage, J.TenantUsageList, (q) => this.tenantUsage(q.tenant), { target: this.name }));
-    this.every(this.parameters.get("tickMs"), () => void this.tick());
+    this.armTick();
     // The first tick as soon as the service is running (tick() ignores calls before that).
     this.after(0, () => void this.tick());
   }
@@ -197,10 +197,15 @@ export class JobsService extends Service<typeof jobsSpec> {
   }
 
   protected override onParametersChanged(changed: string[]): void {
-    if (changed.includes("tickMs") && this.state === umbra.core.v1.ServiceState.SERVICE_STATE_RUNNING) {
-      // Timers made with every() are cancelled on stop; re-arm at the new period.
-      this.every(this.parameters.get("tickMs"), () => void this.tick());
-    }
+    if (changed.includes("tickMs") && this.state === umbra.core.v1.ServiceState.SERVICE_STATE_RUNNING) this.armTick();
+  }
+
+  private tickTimer: { cancel(): void } | undefined;
+
+  /** (Re)starts the scheduling tick at the current period. */
+  private armTick(): void {
+    this.tickTimer?.cancel();
+    this.tickTimer = this.every(this.parameters.get("tickMs"), () => void this.tick());
   }
 
   // ---- inputs ------------------------------------------------------------------
@@ -321,20 +326,10 @@ export class JobsService extends Service<typeof jobsSpec> {
     const now = this.clock.monotonicMs();
     const dtS = Number.isNaN(this.lastTickMs) ? 0 : (now - this.lastTickMs) / 1000;
     this.lastTickMs = now;
-    const activity: JobActivity[] = [];
+    // Running workers, and those that ended since the last tick (they left their activity behind).
+    const activity = [...[...this.workers.values()].map((w) => this.takeActivity(w)), ...this.finishedActivity.splice(0)];
     const coreByJob = new Map<string, number>();
-    for (const w of this.workers.values()) {
-      activity.push({ jobId: w.jobId, key: w.key, inferences: w.inferences, computeS: w.computeS, wallS: w.wallS });
-      coreByJob.set(w.jobId, w.computeS);
-      w.inferences = 0;
-      w.computeS = 0;
-      w.wallS = 0;
-    }
-    // Workers that ended since the last tick left their activity here.
-    for (const a of this.finishedActivity.splice(0)) {
-      activity.push(a);
-      coreByJob.set(a.jobId, (coreByJob.get(a.jobId) ?? 0) + a.computeS);
-    }
+    for (const a of activity) coreByJob.set(a.jobId, (coreByJob.get(a.jobId) ?? 0) + a.computeS);
     if (!sample || dtS <= 0) return;
     const busW = sample.power.busVoltageV * sample.power.busCurrentA;
     const energy = this.costs.observe(dtS, busW, activity);
@@ -345,23 +340,25 @@ export class JobsService extends Service<typeof jobsSpec> {
       const joules = energy.get(jobId) ?? 0;
       const coreSeconds = coreByJob.get(jobId) ?? 0;
       if (joules === 0 && coreSeconds === 0) continue;
-      entries.push({ jobId, tenant: job.spec.tenant, joules, coreSeconds, periodStartMs: this.periodOf(job.spec.tenant).startMs });
+      entries.push({ jobId, tenant: job.spec.tenant, joules, coreSeconds, periodStartMs: this.periodOfTenant(job.spec.tenant) });
       this.meteredJ += joules;
       this.meteredCoreS += coreSeconds;
     }
     this.store.meter(entries);
   }
 
-  private readonly finishedActivity: JobActivity[] = [];
-
   private orbitPeriodS(): number {
     const p = this.lastPower?.illumination.orbitPeriodS;
     return p !== undefined && p > 0 ? p : this.parameters.get("defaultOrbitPeriodS");
   }
 
-  private periodOf(tenant: string): { startMs: number; endsInS: number } {
-    const t = this.store.tenant(tenant);
-    if (!t) return { startMs: 0, endsInS: Number.POSITIVE_INFINITY };
+  /** Start of the tenant's current quota period (0 for a tenant that does not exist: not metered to one). */
+  private periodOfTenant(name: string): number {
+    const t = this.store.tenant(name);
+    return t ? this.periodOf(t).startMs : 0;
+  }
+
+  private periodOf(t: TenantRow): { startMs: number; endsInS: number } {
     return periodStart(t.period, t.createdMs, this.nowMs(), this.clock.utcMs(), this.orbitPeriodS());
   }
 
@@ -386,7 +383,7 @@ export class JobsService extends Service<typeof jobsSpec> {
     const models = new Map<string, ModelFacts>([...this.models].map(([k, d]) => [k, { loaded: d.loaded, accuracy: d.accuracy }]));
     const tenants = new Map<string, TenantAllowance>();
     for (const t of this.store.tenants()) {
-      const period = this.periodOf(t.tenant);
+      const period = this.periodOf(t);
       tenants.set(t.tenant, allowance(t, this.store.usage(t.tenant, period.startMs), period.endsInS));
     }
     const maxConcurrency = this.parameters.get("maxConcurrency");
@@ -484,18 +481,32 @@ export class JobsService extends Service<typeof jobsSpec> {
 
   // ---- workers -------------------------------------------------------------------
 
+  /** The worker's activity since the last tick, for metering; its counters start again from zero. */
+  private takeActivity(w: Worker): JobActivity {
+    const a = { jobId: w.jobId, key: w.key, inferences: w.inferences, computeS: w.computeS, wallS: w.wallS };
+    w.inferences = 0;
+    w.computeS = 0;
+    w.wallS = 0;
+    return a;
+  }
+
+  /** Takes a worker off its job; what it did since the last tick is metered at the next one. */
+  private retire(w: Worker): void {
+    this.workers.delete(w.jobId);
+    this.finishedActivity.push(this.takeActivity(w));
+  }
+
   private stopWorker(id: string): void {
     const w = this.workers.get(id);
     if (!w) return;
     w.aborted = true;
-    this.workers.delete(id);
-    this.finishedActivity.push({ jobId: w.jobId, key: w.key, inferences: w.inferences, computeS: w.computeS, wallS: w.wallS });
+    this.retire(w);
   }
 
   private startWorker(id: string, variant: string, protection: ProtectionName): void {
-    const w: Worker = { jobId: id, variant, aborted: false, drain: null, done: Promise.resolve(), inferences: 0, computeS: 0, wallS: 0, key: costKey(variant, protection) };
+    const w: Worker = { jobId: id, variant, aborted: false, drain: null, inferences: 0, computeS: 0, wallS: 0, key: costKey(variant, protection) };
     this.workers.set(id, w);
-    w.done = this.runJob(w).catch((err) => this.log.error({ err, job: id }, "job worker failed"));
+    this.runJob(w).catch((err) => this.log.error({ err, job: id }, "job worker failed"));
   }
 
   private async runJob(w: Worker): Promise<void> {
@@ -529,8 +540,7 @@ export class JobsService extends Service<typeof jobsSpec> {
         if (w.aborted) return;
         const n = (this.failures.get(w.jobId) ?? 0) + 1;
         this.failures.set(w.jobId, n);
-        this.workers.delete(w.jobId);
-        this.finishedActivity.push({ jobId: w.jobId, key: w.key, inferences: w.inferences, computeS: w.computeS, wallS: w.wallS });
+        this.retire(w);
         if (n >= this.parameters.get("maxInferenceFailures")) {
           this.store.transition(w.jobId, "failed", `${n} batches failed in a row; last: ${message(err)}`, this.nowMs());
           this.finishProduct(w.jobId);
@@ -631,11 +641,7 @@ export class JobsService extends Service<typeof jobsSpec> {
   }
 
   private complete(w: Worker, job: JobRow): void {
-    this.workers.delete(w.jobId);
-    this.finishedActivity.push({ jobId: w.jobId, key: w.key, inferences: w.inferences, computeS: w.computeS, wallS: w.wallS });
-    w.inferences = 0;
-    w.computeS = 0;
-    w.wallS = 0;
+    this.retire(w);
     this.buildProduct(job.spec.id, "done");
     this.store.transition(job.spec.id, "done", `done: ${job.tilesTotal} tiles on ${this.modelsUsed(job.spec.id).join(", ") || job.spec.model}`, this.nowMs());
     this.event("jobDone", `${job.spec.id}: ${job.tilesTotal} tiles, ${job.energyJ.toFixed(0)} J`, { job: job.spec.id });
@@ -704,7 +710,7 @@ export class JobsService extends Service<typeof jobsSpec> {
 
   private sendProducts(): void {
     if (this.productInFlight) return;
-    const next = this.store.pendingProducts()[0];
+    const next = this.store.nextPendingProduct();
     if (!next) return;
     this.productInFlight = true;
     this.bus
@@ -739,8 +745,7 @@ export class JobsService extends Service<typeof jobsSpec> {
       this.ticksSinceSave = 0;
       this.saveLearned();
     }
-    const counts = new Map<string, number>();
-    for (const j of this.store.list()) counts.set(j.state, (counts.get(j.state) ?? 0) + 1);
+    const counts = this.store.countByState();
     const waiting = p.actions.filter((a) => a.action === "wait").length;
     const slots = this.thermalSlots === null ? this.parameters.get("maxConcurrency") : Math.min(this.parameters.get("maxConcurrency"), this.thermalSlots);
     const floorPct = this.parameters.get("dodFloorPct") + this.parameters.get("marginPct");
@@ -780,7 +785,7 @@ export class JobsService extends Service<typeof jobsSpec> {
       meteredJoules: this.meteredJ,
       meteredCoreSeconds: this.meteredCoreS,
       inferences: this.inferenceCount,
-      productsPending: this.store.pendingProducts().length,
+      productsPending: this.store.pendingProductCount(),
     });
   }
 
@@ -854,7 +859,7 @@ export class JobsService extends Service<typeof jobsSpec> {
     const list = name === "" ? this.store.tenants() : [this.store.tenant(name)!];
     return {
       tenants: list.map((t) => {
-        const period = this.periodOf(t.tenant);
+        const period = this.periodOf(t);
         const u = this.store.usage(t.tenant, period.startMs);
         return {
           tenant: t.tenant,
@@ -984,7 +989,7 @@ export class JobsService extends Service<typeof jobsSpec> {
       throw err;
     }
     if (tenant.rejectOverQuota && tenant.quotaJoules > 0) {
-      const period = this.periodOf(spec.tenant);
+      const period = this.periodOf(tenant);
       const left = allowance(tenant, this.store.usage(spec.tenant, period.startMs), period.endsInS);
       const need = tiles.length * this.costs.cost(spec.model, spec.protection).energyJ;
       if (need > left.joules) {

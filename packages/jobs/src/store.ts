@@ -426,8 +426,24 @@ export class JobStore {
     this.db.prepare("UPDATE jobs SET product = ?, product_state = 'pending' WHERE id = ? AND product_state = 'none'").run(product, id);
   }
 
+  /** Every product not yet acknowledged by the TTC, oldest first. */
   pendingProducts(): { id: string; product: Uint8Array }[] {
     return this.db.prepare("SELECT id, product FROM jobs WHERE product_state = 'pending' ORDER BY seq").all() as { id: string; product: Uint8Array }[];
+  }
+
+  /** The oldest product not yet acknowledged by the TTC. */
+  nextPendingProduct(): { id: string; product: Uint8Array } | undefined {
+    return this.db.prepare("SELECT id, product FROM jobs WHERE product_state = 'pending' ORDER BY seq LIMIT 1").get() as { id: string; product: Uint8Array } | undefined;
+  }
+
+  pendingProductCount(): number {
+    return (this.db.prepare("SELECT COUNT(*) AS n FROM jobs WHERE product_state = 'pending'").get() as { n: number }).n;
+  }
+
+  /** Jobs per state, all of them. */
+  countByState(): Map<JobStateName, number> {
+    const rows = this.db.prepare("SELECT state, COUNT(*) AS n FROM jobs GROUP BY state").all() as { state: JobStateName; n: number }[];
+    return new Map(rows.map((r) => [r.state, r.n]));
   }
 
   productQueued(id: string, downlinkedBytes: number): void {
