@@ -39,8 +39,9 @@ import {
   type CommandHandlers,
   type CommandResult,
   type ServiceContext,
+  type SeverityName,
 } from "@umbra/core";
-import { codecByName, messageClassByName, umbra, type MessageOf } from "@umbra/proto";
+import { codecByName, messageClassByName, umbra, type InitOf, type MessageOf } from "@umbra/proto";
 import {
   decodeFunctionCall,
   decodeInsertActivities,
@@ -59,7 +60,7 @@ import { MissionDictionary, type CommandEntry } from "./dictionary.js";
 import type { CommandHistory } from "./store/command-history.js";
 import { DuplicateRequestError } from "./store/errors.js";
 import type { SecurityState } from "./security-state.js";
-import { validateSample, type Archive, type SampleInput } from "./archive/index.js";
+import { validateSample, type Archive, type SampleInput, type SampleValue } from "./archive/index.js";
 import {
   DownlinkFullError,
   DownlinkPacer,
@@ -85,6 +86,19 @@ const HOUSEKEEPING_TICK_MS = 100;
 const TELEMETRY_SERVICES = new Set([3, 5, 12, 19]);
 const DOWNLINK_TICK_MS = 1_000;
 const RETENTION_CHECK_MS = 60_000;
+/** Archive queries over the bus: default and largest answers (a full answer stays well inside a bus frame). */
+const DEFAULT_QUERY_SAMPLES = 10_000;
+const MAX_QUERY_SAMPLES = 100_000;
+const DEFAULT_QUERY_EVENTS = 1_000;
+const MAX_QUERY_EVENTS = 10_000;
+
+/** An archived sample's value in the TelemetryPoint oneof. */
+function pointValue(v: SampleValue): { number: number } | { integer: bigint } | { flag: boolean } | { text: string } {
+  if (typeof v === "number") return { number: v };
+  if (typeof v === "bigint") return { integer: v };
+  if (typeof v === "boolean") return { flag: v };
+  return { text: v };
+}
 
 export const ttcSpec = defineService({
   name: "ttc",
@@ -257,6 +271,9 @@ export class TtcService extends Service<typeof ttcSpec> {
     );
     // Data products from the services (a job's summary): segmented into ST[13] TM and queued, durably, before the reply.
     this.keep(this.bus.serve(umbra.ttc.v1.QueueProduct, umbra.ttc.v1.ProductQueued, (req) => this.queueProduct(req), { target: this.name }));
+    // History for ground tools on the bus (the gateway): read from the archive, never from a service's own files.
+    this.keep(this.bus.serve(umbra.ttc.v1.QueryTelemetry, umbra.ttc.v1.TelemetrySeries, (q) => this.queryTelemetry(q), { target: this.name }));
+    this.keep(this.bus.serve(umbra.ttc.v1.QueryEvents, umbra.ttc.v1.EventList, (q) => this.queryEvents(q), { target: this.name }));
     this.every(HOUSEKEEPING_TICK_MS, () => this.telemetryFunctions.tick());
     if (this.archive) this.every(RETENTION_CHECK_MS, () => this.trimArchive());
     if (this.downlink) {
@@ -825,6 +842,50 @@ export class TtcService extends Service<typeof ttcSpec> {
       } catch (err) {
         this.log.error({ err }, "TM not queued for downlink");
       }
+    }
+  }
+
+  // ---- archive queries ------------------------------------------------------------
+
+  private queryTelemetry(q: MessageOf<typeof umbra.ttc.v1.QueryTelemetry>): InitOf<typeof umbra.ttc.v1.TelemetrySeries> {
+    const head = { service: q.service, name: q.name };
+    if (!this.archive) return { ...head, error: "this TTC keeps no archive" };
+    if (q.limit > MAX_QUERY_SAMPLES) return { ...head, error: `limit ${q.limit} is above the most a query returns, ${MAX_QUERY_SAMPLES}` };
+    const limit = q.limit === 0 ? DEFAULT_QUERY_SAMPLES : q.limit;
+    try {
+      // One more than asked tells whether the range held more.
+      const series = this.archive.samples(q.service, q.name, BigInt(q.fromNs), BigInt(q.toNs), { limit: limit + 1 });
+      const n = Math.min(series.length, limit);
+      const points: InitOf<typeof umbra.ttc.v1.TelemetryPoint>[] = [];
+      for (let i = 0; i < n; i++) points.push({ tNs: series.tNs[i]!, ...pointValue(series.values[i]!) });
+      return { ...head, points, truncated: series.length > limit };
+    } catch (err) {
+      if (err instanceof InvalidFieldError) return { ...head, error: err.message };
+      this.log.error({ err }, "telemetry query failed");
+      return { ...head, error: `internal error: ${(err as Error).message}` };
+    }
+  }
+
+  private queryEvents(q: MessageOf<typeof umbra.ttc.v1.QueryEvents>): InitOf<typeof umbra.ttc.v1.EventList> {
+    if (!this.archive) return { error: "this TTC keeps no archive" };
+    if (q.limit > MAX_QUERY_EVENTS) return { error: `limit ${q.limit} is above the most a query returns, ${MAX_QUERY_EVENTS}` };
+    const limit = q.limit === 0 ? DEFAULT_QUERY_EVENTS : q.limit;
+    try {
+      const events = this.archive.events({
+        fromNs: BigInt(q.fromNs),
+        toNs: BigInt(q.toNs),
+        limit: limit + 1,
+        ...(q.minSeverity ? { minSeverity: q.minSeverity as SeverityName } : {}),
+        ...(q.service ? { service: q.service } : {}),
+      });
+      return {
+        events: events.slice(0, limit).map((e) => ({ tNs: e.tNs, service: e.service, id: e.id, name: e.name, severity: e.severity, message: e.message, argsJson: JSON.stringify(e.args) })),
+        truncated: events.length > limit,
+      };
+    } catch (err) {
+      if (err instanceof InvalidFieldError) return { error: err.message };
+      this.log.error({ err }, "event query failed");
+      return { error: `internal error: ${(err as Error).message}` };
     }
   }
 
