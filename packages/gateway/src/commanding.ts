@@ -240,7 +240,7 @@ export class Commander {
 
   private record(record: CommandRecord): void {
     try {
-      this.o.history.update(record.id, record.state, record.stages);
+      record.updatedAt = this.o.history.update(record.id, record.state, record.stages);
     } catch (err) {
       this.o.log.error({ err, id: record.id }, "command history not updated");
     }

@@ -100,8 +100,11 @@ export class HistoryStore {
   }
 
   /** Writes the command's stages and state as they are now. */
-  update(id: number, state: CommandState, stages: StageRecord[]): void {
-    this.db.prepare("UPDATE command SET state = ?, stages_json = ?, updated_at = ? WHERE id = ?").run(state, JSON.stringify(stages), this.now().toISOString(), id);
+  /** Returns the time it recorded as updatedAt. */
+  update(id: number, state: CommandState, stages: StageRecord[]): string {
+    const at = this.now().toISOString();
+    this.db.prepare("UPDATE command SET state = ?, stages_json = ?, updated_at = ? WHERE id = ?").run(state, JSON.stringify(stages), at, id);
+    return at;
   }
 
   get(id: number): CommandRecord | undefined {

@@ -1,7 +1,7 @@
 // startGateway: the fastify server, its auth, and the parts behind it.
 import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from "fastify";
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from "fastify";
 import swagger from "@fastify/swagger";
 import websocket from "@fastify/websocket";
 import rateLimit from "@fastify/rate-limit";
@@ -93,6 +93,15 @@ function validationMessage(err: FastifyError): string {
   if (first.keyword === "required") return `${path}.${String(params["missingProperty"])}: is required`;
   if (first.keyword === "enum") return `${path}: ${first.message ?? "is not allowed"} (${(params["allowedValues"] as unknown[] | undefined)?.join(", ") ?? ""})`;
   return `${path}: ${first.message ?? "is not valid"}`;
+}
+
+/** JSON.parse reviver: a body may not carry __proto__, or constructor.prototype (prototype poisoning). */
+function refusePoisoning(key: string, value: unknown): unknown {
+  if (key === "__proto__") throw new HttpError(400, "bad_request", "body: a __proto__ property is not accepted");
+  if (key === "constructor" && value !== null && typeof value === "object" && Object.prototype.hasOwnProperty.call(value, "prototype")) {
+    throw new HttpError(400, "bad_request", "body: a constructor.prototype property is not accepted");
+  }
+  return value;
 }
 
 export async function startGateway(options: GatewayOptions): Promise<Gateway> {
@@ -210,7 +219,8 @@ async function buildApp(ctx: GatewayContext): Promise<FastifyInstance> {
   const { config, log } = ctx;
   const app = Fastify({
     loggerInstance: log as unknown as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // One log line per command is written by the commanding code; per-request lines would drown it.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.maxBodyBytes,
     forceCloseConnections: true,
     onProtoPoisoning: "error",
@@ -251,6 +261,18 @@ async function buildApp(ctx: GatewayContext): Promise<FastifyInstance> {
     if (e.statusCode === 429) return send(429, "rate_limited", e.message);
     if (e.statusCode !== undefined && e.statusCode >= 400 && e.statusCode < 500) return send(e.statusCode, "bad_request", e.message);
     return send(500, "internal_error", "internal error; see the gateway's log");
+  });
+  // Our own JSON parser, for refusals that say what is wrong (fastify's hides the reason).
+  app.removeContentTypeParser("application/json");
+  app.addContentTypeParser("application/json", { parseAs: "string" }, (_request, body, done) => {
+    const text = String(body);
+    if (text.trim() === "") return done(new HttpError(400, "malformed_json", "body: empty, but Content-Type says JSON"), undefined);
+    try {
+      done(null, JSON.parse(text, refusePoisoning));
+    } catch (err) {
+      if (err instanceof HttpError) return done(err, undefined);
+      done(new HttpError(400, "malformed_json", `body: not valid JSON: ${(err as Error).message}`), undefined);
+    }
   });
   app.setNotFoundHandler((request, reply) => {
     reply.code(404).send({ error: "not_found", message: `no route ${request.method} ${request.url.split("?")[0]}` });
