@@ -90,7 +90,8 @@ export function formatCommandList(list: readonly CommandRecord[]): string {
 
 function limitsText(l: { low?: number; high?: number } | undefined): string {
   if (!l || (l.low === undefined && l.high === undefined)) return "";
-  return `${l.low ?? ""}..${l.high ?? ""}`;
+  if (l.low !== undefined && l.high !== undefined) return `${l.low}..${l.high}`;
+  return l.low !== undefined ? `< ${l.low}` : `> ${l.high}`;
 }
 
 /** An argument schema's fields as "name  type  range  description" rows, nested messages dotted. */
@@ -251,7 +252,8 @@ export function formatStatus(status: Record<string, unknown>): string {
     );
   } else out.push("no service heartbeats seen yet");
   const rest = Object.fromEntries(Object.entries(status).filter(([k]) => k !== "services"));
-  const rows = flatten(rest).filter(([, v]) => v !== "-");
+  // Mission times are for machines (--json); the heartbeat table has the times that matter.
+  const rows = flatten(rest).filter(([k, v]) => v !== "-" && !k!.endsWith("missionTimeNs"));
   if (rows.length) out.push("", table(rows));
   return out.join("\n");
 }

@@ -90,7 +90,8 @@ Exit status: 0 completed, 1 failed, timed out or refused by the gateway, 2 bad a
         record = await client.post<CommandRecord>("/api/commands", { service: service.name, command: command.name, args }, { wait: "none" });
       } catch (err) {
         if (err instanceof GatewayError && err.status === 409 && err.code === "not_armed") {
-          throw new CliError(`${what} is critical and not armed: send it with --arm (umbra send ${what} --arm ...); ${err.message}`, EXIT_FAILURE);
+          const reason = err.message.replace(/: arm it first with POST \/api\/commands\/arm$/, "");
+          throw new CliError(`${reason}: add --arm to arm it and send it (umbra send ${what} --arm); nothing was sent`, EXIT_FAILURE);
         }
         throw err;
       }

@@ -1,8 +1,8 @@
-// umbra start: registers the stack's flags; the stack itself is in ../start/.
+// umbra start: registers the stack's flags; the stack itself is in ../start/
+// (imported only when it runs).
 import { Option, type Command } from "commander";
 import { WORKSPACE_ROOT, hilPackageRoot } from "../paths.js";
 import { absolutePaths, checkStartOptions, START_OPTIONS, type RawStartOptions } from "../start/options.js";
-import { runStack } from "../start/stack.js";
 import { action, type CommandContext } from "./common.js";
 
 export function registerStart(program: Command, ctx: CommandContext): void {
@@ -32,6 +32,8 @@ Examples:
   start.action(
     action(ctx, async (raw: RawStartOptions) => {
       const options = absolutePaths(checkStartOptions({ ...raw, gatewayPortGiven: start.getOptionValueSource("gatewayPort") === "cli" }), ctx.io.cwd);
+      // Loaded here, not at the top: the client commands need none of the stack.
+      const { runStack } = await import("../start/stack.js");
       return runStack(options, WORKSPACE_ROOT);
     }),
   );
