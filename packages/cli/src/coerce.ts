@@ -83,6 +83,8 @@ function big(v: number | string | undefined): bigint | undefined {
   }
 }
 
+const withArticle = (text: string) => `${/^[aeiou]/i.test(text) ? "an" : "a"} ${text}`;
+
 const show = (v: unknown) => (typeof v === "string" ? JSON.stringify(v) : String(v));
 
 /** "integer", "number 0..1", "int64 as a decimal string", ... for messages and the dictionary listing. */
@@ -188,11 +190,11 @@ export function checkValue(path: string, raw: unknown, schemaIn: JsonSchema, fro
     let text: string;
     if (typeof raw === "string") text = raw.trim();
     else if (typeof raw === "number" && Number.isSafeInteger(raw)) text = String(raw);
-    else throw new UsageError(`${path}: expected a ${describeType(schema)}, got ${show(raw)}`);
-    if (!/^[-+]?\d+$/.test(text)) throw new UsageError(`${path}: expected a ${describeType(schema)}, got ${show(raw)}`);
+    else throw new UsageError(`${path}: expected ${withArticle(describeType(schema))}, got ${show(raw)}`);
+    if (!/^[-+]?\d+$/.test(text)) throw new UsageError(`${path}: expected ${withArticle(describeType(schema))}, got ${show(raw)}`);
     const n = BigInt(text);
     const { min, max } = bounds64(schema);
-    if (n < min || n > max) throw new UsageError(`${path}: ${n} is out of range for a ${describeType(schema)} (${min}..${max})`);
+    if (n < min || n > max) throw new UsageError(`${path}: ${n} is out of range for ${withArticle(describeType(schema))} (${min}..${max})`);
     checkNumberRange(path, n, range64(schema));
     if (n === 0n && nonZero(schema)) throw new UsageError(`${path}: must not be 0`);
     return n.toString();

@@ -15,6 +15,8 @@ export interface Io {
   env: Env;
   cwd: string;
   now(): number;
+  /** Admin token files to try when no token is given (default: under the current folder, then under the workspace). */
+  tokenFiles?: string[];
   /** Aborted on Ctrl-C (SIGINT) while a command follows a stream. */
   interrupt(): AbortSignal;
 }

@@ -36,6 +36,7 @@ export function withClientOptions(cmd: Command): Command {
 
 /** The admin token files tried when no token is given: under the current folder, then under the workspace the CLI was built in. */
 export function tokenFiles(io: Io): string[] {
+  if (io.tokenFiles) return io.tokenFiles;
   return [...new Set([join(io.cwd, ADMIN_TOKEN_FILE), join(WORKSPACE_ROOT, ADMIN_TOKEN_FILE)])];
 }
 

@@ -1,0 +1,67 @@
+// The program itself, in-process: help, usage errors and their exit codes,
+// and errors that need no gateway.
+import { describe, expect, it } from "vitest";
+import { runCli } from "../src/cli.js";
+import type { Io } from "../src/io.js";
+
+function io(env: Record<string, string> = {}): Io & { stdout: string[]; stderr: string[] } {
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  return {
+    stdout,
+    stderr,
+    out: (t) => void stdout.push(t),
+    err: (t) => void stderr.push(t),
+    interactive: false,
+    confirm: async () => false,
+    env,
+    cwd: "/nonexistent-umbra-cwd",
+    tokenFiles: [],
+    now: () => Date.UTC(2026, 5, 1),
+    interrupt: () => new AbortController().signal,
+  };
+}
+
+describe("umbra", () => {
+  it("--help lists every command, exit 0; no command is a usage error, exit 2", async () => {
+    const a = io();
+    expect(await runCli(["--help"], a)).toBe(0);
+    const help = a.stdout.join("\n");
+    for (const c of ["start", "send", "tm", "events", "jobs", "dict", "commands", "status", "users", "hil"]) expect(help).toMatch(new RegExp(`\\n  ${c} `));
+    expect(await runCli([], io())).toBe(2);
+  });
+
+  it("every command has --help", async () => {
+    for (const args of [["start"], ["send"], ["tm"], ["tm", "history"], ["tm", "latest"], ["events"], ["jobs"], ["jobs", "show"], ["dict"], ["commands"], ["status"], ["users"], ["users", "add"]]) {
+      const a = io();
+      expect(await runCli([...args, "--help"], a), args.join(" ")).toBe(0);
+      expect(a.stdout.join("\n"), args.join(" ")).toMatch(/^Usage: umbra /);
+    }
+  });
+
+  it("usage errors exit 2 and say what is wrong", async () => {
+    const cases: [string[], RegExp][] = [
+      [["bogus"], /unknown command 'bogus'/],
+      [["send"], /missing required argument 'service\.command'/],
+      [["send", "counter.add", "--timeout", "0", "--token", "t"], /--timeout must be an integer 1\.\.86400/],
+      [["tm", "history", "counter.count", "--from", "soon", "--token", "t"], /--from: "soon" is not a time/],
+      [["tm", "bad pattern", "--token", "t"], /"bad pattern": name telemetry as service\.name, service\.\* or \*/],
+      [["events", "--min-severity", "urgent", "--token", "t"], /--min-severity must be one of info, low, medium, high/],
+      [["users", "add", "bob", "--role", "king", "--token", "t"], /argument 'king' is invalid\. Allowed choices are viewer, operator, admin/],
+      [["start", "--speed", "0"], /--speed must be a positive number, got 0/],
+      [["start", "--platform", "windows"], /--platform must be hil or linux, got windows/],
+      [["dict", "--gateway", "ftp://x", "--token", "t"], /--gateway: "ftp:\/\/x" must be an http/],
+    ];
+    for (const [args, message] of cases) {
+      const a = io();
+      expect(await runCli(args, a), args.join(" ")).toBe(2);
+      expect(a.stderr.join("\n"), args.join(" ")).toMatch(message);
+    }
+  });
+
+  it("with no token anywhere, says how to get one (exit 2)", async () => {
+    const a = io();
+    expect(await runCli(["dict", "--gateway", "http://127.0.0.1:9"], a)).toBe(2);
+    expect(a.stderr.join("\n")).toMatch(/no gateway token: pass --token <token> or set UMBRA_TOKEN/);
+  });
+});
