@@ -202,15 +202,39 @@ export const jobState = (s: unknown) => (typeof s === "string" ? s.replace(/^JOB
 export function formatJobs(jobs: readonly JobJson[]): string {
   if (jobs.length === 0) return "no jobs";
   return table(
-    jobs.map((j) => [jobId(j), formatValue(j.tenant), jobState(j.state), j.variant ? `${j.model ?? "?"} (as ${j.variant})` : formatValue(j.model), `${j.tilesDone ?? 0}/${j.tilesTotal ?? 0}`, formatValue(j.reason)]),
+    jobs.map((j) => [jobId(j), formatValue(j.tenant), jobState(j.state), j.variant && j.variant !== j.model ? `${j.model ?? "?"} (as ${j.variant})` : formatValue(j.model), `${j.tilesDone ?? 0}/${j.tilesTotal ?? 0}`, formatValue(j.reason)]),
     ["JOB", "TENANT", "STATE", "MODEL", "TILES", "REASON"],
   );
 }
 
-/** Every field of a job, one per line. */
-export function formatJob(j: Record<string, unknown>): string {
-  const rows = Object.entries(j).map(([k, v]) => [k, formatValue(v)]);
-  return table(rows);
+/** A job field for display: mission times (…Ns) as UTC, 0 as "none", states short. */
+function jobField(key: string, v: unknown): string {
+  if (key.endsWith("Ns") && typeof v === "string") return v === "0" ? "none" : formatMissionTime(v);
+  if (key === "state") return jobState(v);
+  return formatValue(v);
+}
+
+/** A job report (GET /api/jobs/:id): its status field by field, its class counts, and its decisions in order. */
+export function formatJobReport(report: Record<string, unknown>): string {
+  const status = (report["status"] && typeof report["status"] === "object" ? report["status"] : report) as Record<string, unknown>;
+  const rows = Object.entries(status)
+    .filter(([k, v]) => k !== "decisions" && k !== "classCounts" && !(v !== null && typeof v === "object"))
+    .map(([k, v]) => [k, jobField(k, v)]);
+  const out = [table(rows)];
+  const counts = (report["classCounts"] ?? status["classCounts"]) as Record<string, unknown> | undefined;
+  if (counts && Object.keys(counts).length) out.push(`classCounts      ${Object.entries(counts).map(([k, n]) => `${k} ${formatValue(n)}`).join(", ")}`);
+  for (const [k, v] of Object.entries(report)) {
+    if (k === "status" || k === "decisions" || k === "classCounts" || v === null || typeof v !== "object" || Array.isArray(v)) continue;
+    out.push(`${k}: ${formatValue(v)}`);
+  }
+  const decisions = (report["decisions"] ?? status["decisions"]) as Record<string, unknown>[] | undefined;
+  if (Array.isArray(decisions) && decisions.length) {
+    out.push("decisions:");
+    out.push(
+      table(decisions.map((d) => [`  ${formatMissionTime(d["missionTimeNs"])}`, `${jobState(d["from"])} -> ${jobState(d["to"])}`, formatValue(d["reason"])])),
+    );
+  }
+  return out.join("\n");
 }
 
 export function formatUsers(users: readonly UserJson[]): string {

@@ -7,6 +7,7 @@ import {
   formatDictionary,
   formatEventLine,
   formatHistory,
+  formatJobReport,
   formatJobs,
   formatLatest,
   formatMissionTime,
@@ -129,6 +130,18 @@ describe("events, jobs, status", () => {
       "JOB  TENANT  STATE    MODEL                  TILES  REASON\nj1   demo    running  ocr-cls (as tiny-cls)  3/8    admitted",
     );
     expect(formatJobs([])).toBe("no jobs");
+  });
+
+  it("prints a job report: status fields, mission times as UTC, class counts, decisions", () => {
+    const ns = utcMsToTaiNs(Date.UTC(2026, 5, 1, 12)).toString();
+    const text = formatJobReport({
+      status: { jobId: "j1", state: "JOB_STATE_DONE", deadlineNs: "0", finishedNs: ns, tilesDone: 4 },
+      classCounts: { "class-0": 3, "class-1": 1 },
+      decisions: [{ missionTimeNs: ns, from: "JOB_STATE_RUNNING", to: "JOB_STATE_DONE", reason: "done" }],
+    });
+    expect(text).toBe(
+      ["jobId       j1", "state       done", "deadlineNs  none", `finishedNs  ${T}`, "tilesDone   4", "classCounts      class-0 3, class-1 1", "decisions:", `  ${T}  running -> done  done`].join("\n"),
+    );
   });
 
   it("prints the status: services, then the rest flattened without mission times", () => {

@@ -2,7 +2,7 @@
 import type { Command } from "commander";
 import type { JobJson } from "../client/types.js";
 import { EXIT_OK } from "../errors.js";
-import { formatJob, formatJobs, jobState } from "../format.js";
+import { formatJobReport, formatJobs } from "../format.js";
 import { parsePositiveInt } from "../time.js";
 import { action, makeClient, printJson, withClientOptions, type ClientFlags, type CommandContext } from "./common.js";
 
@@ -54,12 +54,7 @@ Examples:
       const client = makeClient(flags, io);
       const body = await client.get<Record<string, unknown>>(`/api/jobs/${encodeURIComponent(id)}`);
       if (flags.json) printJson(io, body);
-      else {
-        // A JobReport: the job's status, then what else the runner reports (class counts, decisions, ...).
-        const status = (body["status"] ?? {}) as Record<string, unknown>;
-        const rest = Object.fromEntries(Object.entries(body).filter(([k]) => k !== "status"));
-        io.out(formatJob({ ...status, ...(status["state"] !== undefined ? { state: jobState(status["state"]) } : {}), ...rest }));
-      }
+      else io.out(formatJobReport(body));
       return EXIT_OK;
     }),
   );
