@@ -20,7 +20,7 @@ import { HttpError } from "./http-errors.js";
 import { LiveState } from "./live.js";
 import { startRawLink, type RawLink } from "./raw-link.js";
 import { commandRoutes } from "./routes/commands.js";
-import { dictionaryRoutes, type XtceExporter } from "./routes/dictionary.js";
+import { dictionaryRoutes } from "./routes/dictionary.js";
 import { jobRoutes } from "./routes/jobs.js";
 import { metaRoutes } from "./routes/meta.js";
 import { statusRoutes } from "./routes/status.js";
@@ -316,7 +316,7 @@ async function buildApp(ctx: GatewayContext): Promise<FastifyInstance> {
 
   metaRoutes(app, ctx);
   userRoutes(app, ctx);
-  dictionaryRoutes(app, ctx, loadXtce);
+  dictionaryRoutes(app, ctx);
   commandRoutes(app, ctx);
   telemetryRoutes(app, ctx);
   jobRoutes(app, ctx);
@@ -324,16 +324,4 @@ async function buildApp(ctx: GatewayContext): Promise<FastifyInstance> {
   streamRoutes(app, ctx);
   await app.ready();
   return app;
-}
-
-let xtceModule: Promise<XtceExporter | undefined> | undefined;
-
-/** The XTCE exporter (src/xtce.ts), loaded on first use. */
-function loadXtce(): Promise<XtceExporter | undefined> {
-  const path = "./xtce.js";
-  xtceModule ??= (import(path) as Promise<{ exportXtce?: XtceExporter }>).then(
-    (m) => m.exportXtce,
-    () => undefined,
-  );
-  return xtceModule;
 }

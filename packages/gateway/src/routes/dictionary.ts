@@ -1,14 +1,12 @@
 // The mission dictionary, from the services' declarations.
 import type { FastifyInstance } from "fastify";
 import type { GatewayContext } from "../context.js";
-import { HttpError } from "../http-errors.js";
+import { exportXtce } from "../xtce.js";
 import { errors } from "./schemas.js";
-
-export type XtceExporter = (declarations: ReturnType<GatewayContext["dictionary"]["declarations"]>, options?: { name?: string }) => string;
 
 const limitsSchema = { type: "object", properties: { low: { type: "number" }, high: { type: "number" } } } as const;
 
-export function dictionaryRoutes(app: FastifyInstance, ctx: GatewayContext, xtce: () => Promise<XtceExporter | undefined>): void {
+export function dictionaryRoutes(app: FastifyInstance, ctx: GatewayContext): void {
   app.get(
     "/api/dictionary",
     {
@@ -76,13 +74,16 @@ export function dictionaryRoutes(app: FastifyInstance, ctx: GatewayContext, xtce
     "/api/dictionary/xtce",
     {
       config: { role: "viewer" },
-      schema: { summary: "The dictionary as an XTCE document", tags: ["dictionary"], produces: ["application/xml"], response: { 200: { type: "string" }, ...errors(401, 503) } },
+      schema: {
+        summary: "The dictionary as an XTCE 1.2 document (for COSMOS, YAMCS and other ground tools)",
+        tags: ["dictionary"],
+        produces: ["application/xml"],
+        response: { 200: { type: "string" }, ...errors(401) },
+      },
     },
     async (_request, reply) => {
-      const exportXtce = await xtce();
-      if (!exportXtce) throw new HttpError(503, "not_available", "XTCE export is not built into this gateway");
       reply.type("application/xml; charset=utf-8");
-      return exportXtce(ctx.dictionary.declarations(), { name: "umbra" });
+      return exportXtce(ctx.dictionary.declarations());
     },
   );
 }
