@@ -175,18 +175,17 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       },
     };
   } catch (err) {
-    stopQuietly(log, async () => {
+    // Leave nothing behind (a port, a timer, the database open), so a caller may try again.
+    try {
       await app?.close();
       await rawLink?.close();
       for (const c of cleanups.reverse()) await c();
-    });
+    } catch (cleanupErr) {
+      log.warn({ err: cleanupErr }, "cleanup after a failed start");
+    }
     closeDb(db);
     throw err;
   }
-}
-
-function stopQuietly(log: Logger, fn: () => Promise<void>): void {
-  fn().catch((err: unknown) => log.warn({ err }, "cleanup after a failed start"));
 }
 
 function closeDb(db: GatewayDatabase): void {

@@ -1,8 +1,14 @@
 // Reading over real loopback HTTP: the dictionary (from the declarations on
 // the bus), latest telemetry, the TTC's archive (telemetry ranges and
 // events, asked over the bus), jobs, status, and the OpenAPI document.
+import { mkdtempSync, rmSync } from "node:fs";
+import { connect } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { sleep, startStack, until, type Stack } from "./support/stack.js";
+import { silentLogger } from "@umbra/core";
+import { startGateway } from "../src/index.js";
+import { groundKeys, sleep, startStack, until, type Stack } from "./support/stack.js";
 
 let s: Stack;
 beforeAll(async () => {
@@ -160,5 +166,29 @@ describe("the API itself", () => {
 
   it("an unknown route is a JSON 404", async () => {
     expect(await s.api("GET", "/api/nothing-here")).toMatchObject({ status: 404, body: { error: "not_found", message: "no route GET /api/nothing-here" } });
+  });
+
+  it("starts the raw CCSDS link when asked, and a start that fails (port in use) leaves the data folder usable", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "umbra-gw-raw-"));
+    try {
+      const base = { bus: s.bus, clock: s.clock, logger: silentLogger(), keys: groundKeys(), spi: 1, dataDir: dir };
+      await expect(startGateway({ ...base, port: s.gateway.port })).rejects.toMatchObject({ code: "EADDRINUSE" });
+      const g = await startGateway({ ...base, port: 0, rawLink: { tcpPort: 0, udpPort: 0 } });
+      try {
+        expect(g.rawLink).toEqual({ tcpPort: expect.any(Number), udpPort: expect.any(Number) });
+        await new Promise<void>((resolve, reject) => {
+          const sock = connect(g.rawLink!.tcpPort!, "127.0.0.1", () => {
+            sock.end();
+            resolve();
+          });
+          sock.once("error", reject);
+        });
+        expect((await fetch(`${g.url}/api/health`)).status).toBe(200);
+      } finally {
+        await g.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
