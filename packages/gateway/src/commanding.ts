@@ -95,6 +95,8 @@ export class Commander {
   private readonly security: ReservedCounter;
   private readonly counts = new Map<number, ReservedCounter>();
   private readonly pending = new Map<string, Pending>();
+  /** The same entries by the gateway's command id. */
+  private readonly pendingById = new Map<number, Pending>();
   private readonly listeners: ((n: VerificationNotice) => void)[] = [];
   private subscription: Subscription | undefined;
   /** TCs published since start (for diagnostics and tests). */
@@ -129,6 +131,7 @@ export class Commander {
       for (const w of p.waiters) w(true);
     }
     this.pending.clear();
+    this.pendingById.clear();
   }
 
   onVerification(listener: (n: VerificationNotice) => void): void {
@@ -186,7 +189,8 @@ export class Commander {
 
   /** The current record of a command (memory first, then disk). */
   get(id: number): CommandRecord | undefined {
-    for (const p of this.pending.values()) if (p.record.id === id) return { ...p.record, stages: [...p.record.stages] };
+    const p = this.pendingById.get(id);
+    if (p) return { ...p.record, stages: [...p.record.stages] };
     return this.o.history.get(id);
   }
 
@@ -195,7 +199,7 @@ export class Commander {
    * `timedOut` (the command is still followed after that).
    */
   wait(id: number, timeoutMs: number): Promise<{ record: CommandRecord; timedOut: boolean }> {
-    const p = [...this.pending.values()].find((x) => x.record.id === id);
+    const p = this.pendingById.get(id);
     if (!p) {
       const record = this.o.history.get(id);
       if (!record) return Promise.reject(new RangeError(`no command ${id}`));
@@ -224,7 +228,9 @@ export class Commander {
       const p = this.pending.get(key);
       if (p && p.record.id === record.id) this.settle(p.record, "timeout");
     }, this.o.followMs);
-    this.pending.set(key, { record, timer, waiters: new Set() });
+    const entry: Pending = { record, timer, waiters: new Set() };
+    this.pending.set(key, entry);
+    this.pendingById.set(record.id, entry);
   }
 
   private settle(record: CommandRecord, state: CommandState): void {
@@ -234,6 +240,7 @@ export class Commander {
     this.record(record);
     if (!p || p.record.id !== record.id) return;
     this.pending.delete(key);
+    this.pendingById.delete(record.id);
     p.timer.cancel();
     for (const w of [...p.waiters]) w(state === "timeout");
   }
