@@ -87,7 +87,7 @@ export const thermalSpec = defineService({
     validMaxC: { type: "float", default: 125, min: -100, max: 250, unit: "°C", description: "A reading above this is out of range" },
     stuckAfterMs: { type: "int", default: 60_000, min: 0, max: 86_400_000, unit: "ms", description: "A reading unchanged this long is stuck (0: never)" },
     recoverSamples: { type: "int", default: 3, min: 1, max: 1000, description: "Good readings in a row before a faulty sensor is trusted again" },
-    trendDeadbandC: { type: "float", default: 0.25, min: 0, max: 10, unit: "°C", description: "Step-wise: change per poll below which the trend is stable" },
+    trendDeadbandC: { type: "float", default: 0, min: 0, max: 10, unit: "°C", description: "Step-wise: change per poll below which the trend is stable" },
     cpuWeight: { type: "float", default: 1, min: 0, max: 1000, description: "Weight of the CPU policies' requests" },
     acceleratorWeight: { type: "float", default: 1, min: 0, max: 1000, description: "Weight of the accelerator's request" },
     jobsWeight: { type: "float", default: 1, min: 0, max: 1000, description: "Weight of the job slots' request" },

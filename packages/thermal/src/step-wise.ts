@@ -3,14 +3,17 @@
 // device bound to the trip moves together:
 //
 //   above the trip, temperature rising    -> one step more cooling
-//   above the trip, temperature falling   -> one step less cooling
+//   above the trip, temperature falling   -> one step less cooling, but
+//                                            never below state 1 (the kernel
+//                                            keeps pulling while over the trip)
 //   below the trip, temperature falling   -> one step less cooling
 //   otherwise                             -> no change
 //
 // "Above the trip" is the passive trip as latched with its hysteresis. The
-// trend compares the reading with the previous one; a dead band keeps sensor
-// noise from reading as a trend (the kernel has none, which only makes it
-// twitchier). Kept beside the power allocator so both can be measured under
+// trend compares the reading with the previous one, as the kernel does; an
+// optional dead band (default 0, as in the kernel) keeps sensor noise from
+// reading as a trend. A dead band as large as the noise makes step-wise blind
+// to a slow creep (every poll reads "stable"), so it is off by default. Kept beside the power allocator so both can be measured under
 // identical conditions, and as a simpler fallback an operator can select.
 // Pure: no clock, no I/O.
 
@@ -42,7 +45,9 @@ export class StepWise {
     let delta = 0;
     if (throttle && trend === "raising") delta = 1;
     else if (trend === "dropping") delta = -1;
-    this.states = this.states.map((s, i) => Math.min(this.maxStates[i]!, Math.max(0, s + delta)));
+    // Over the trip, falling, the cooling never drops back to none.
+    const floor = throttle && trend === "dropping" ? 1 : 0;
+    this.states = this.states.map((s, i) => Math.min(this.maxStates[i]!, Math.max(Math.min(floor, this.maxStates[i]!), s + delta)));
     return this.states;
   }
 

@@ -21,6 +21,16 @@ describe("step-wise (kernel gov_step_wise)", () => {
     expect(s.update(false, "dropping")).toEqual([0]);
   });
 
+  it("over the trip and falling, it keeps at least one step of cooling (as the kernel does)", () => {
+    const s = new StepWise([3, 0]);
+    s.setAll(1);
+    expect(s.update(true, "dropping")).toEqual([1, 0]);
+    expect(s.update(true, "stable")).toEqual([1, 0]);
+    expect(s.update(false, "dropping")).toEqual([0, 0]);
+    // From no cooling, over the trip and falling: one step (the kernel clamps to its lower state + 1).
+    expect(s.update(true, "dropping")).toEqual([1, 0]);
+  });
+
   it("trend with a dead band", () => {
     expect(trendOf(undefined, 80, 0.25)).toBe("stable");
     expect(trendOf(80, 80.2, 0.25)).toBe("stable");
