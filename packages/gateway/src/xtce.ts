@@ -100,9 +100,7 @@
 //
 // Validation: test/xtce.test.ts validates every export against
 // schema/xtce-1.2-subset.xsd (see its header for what it is).
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
-import { umbra, type MessageOf } from "@umbra/proto";
+import { messageDescriptor, umbra, type MessageOf } from "@umbra/proto";
 
 export const XTCE_NAMESPACE = "http://www.omg.org/spec/XTCE/20180204";
 
@@ -222,19 +220,9 @@ export class DescriptorReflection implements ReflectionRoot {
 
 let defaultRoot: ReflectionRoot | undefined;
 
-/**
- * The reflection of every message @umbra/proto was generated from. It reads
- * the JSON descriptor that @umbra/proto ships beside its generated code
- * (generated/descriptor.js); @umbra/proto does not export a reflection root
- * of its own, so this reaches that file through the package's location.
- */
+/** The reflection of every message @umbra/proto was generated from (its JSON descriptor). */
 export function umbraReflection(): ReflectionRoot {
-  if (!defaultRoot) {
-    const require = createRequire(import.meta.url);
-    const protoMain = require.resolve("@umbra/proto");
-    const mod = require(join(dirname(protoMain), "..", "generated", "descriptor.js")) as { default?: DescriptorNode };
-    defaultRoot = new DescriptorReflection(mod.default ?? (mod as DescriptorNode));
-  }
+  defaultRoot ??= new DescriptorReflection(messageDescriptor as DescriptorNode);
   return defaultRoot;
 }
 
