@@ -61,6 +61,7 @@ import type { CommandHistory } from "./store/command-history.js";
 import { DuplicateRequestError } from "./store/errors.js";
 import type { SecurityState } from "./security-state.js";
 import { validateSample, type Archive, type SampleInput, type SampleValue } from "./archive/index.js";
+import { ArchiveFeed } from "./archive-feed.js";
 import {
   DownlinkFullError,
   DownlinkPacer,
@@ -149,6 +150,14 @@ export const ttcSpec = defineService({
     lateToleranceMs: { type: "int", default: 60_000, min: 0, max: 86_400_000, unit: "ms", description: "A time-tagged command missed while down runs late if within this; otherwise it is rejected" },
     scheduleCheckMs: { type: "int", default: 1_000, min: 100, max: 60_000, unit: "ms", description: "How often the schedule is checked for due activities" },
     archiveMaxAgeHours: { type: "int", default: 24 * 30, min: 1, max: 24 * 3650, unit: "h", description: "Archive rows older than this are dropped" },
+    archiveFlushMs: {
+      type: "int",
+      default: 100,
+      min: 0,
+      max: 10_000,
+      unit: "ms",
+      description: "Archive rows are written together at most this often (0: each as it comes); a power cut costs the archive at most this much",
+    },
     archiveMaxMiB: { type: "int", default: 1024, min: 1, max: 1_048_576, unit: "MiB", description: "Above this size the archive drops its oldest, lowest-priority rows first" },
     linkBytesPerSecond: { type: "int", default: 12_500, min: 100, max: 100_000_000, unit: "B/s", description: "Downlink rate while a station is in view (HIL contacts)" },
   },
@@ -214,6 +223,7 @@ export class TtcService extends Service<typeof ttcSpec> {
   private readonly securityState: SecurityState;
   private readonly downlink: { queue: DownlinkQueue; plan: ContactPlan; pacer: DownlinkPacer; products: ProductStore } | undefined;
   private readonly archive: Archive | undefined;
+  private readonly archiveFeed: ArchiveFeed | undefined;
   /** Samples, events or reports the archive refused (bad values from a service), counted. */
   archiveRejected = 0;
   private readonly tmSequence = new SequenceCounters();
@@ -235,6 +245,12 @@ export class TtcService extends Service<typeof ttcSpec> {
     this.timeFormat = options.timeFormat;
     this.securityState = options.security;
     this.archive = options.archive;
+    this.archiveFeed = options.archive
+      ? new ArchiveFeed(options.archive, (err) => {
+          this.archiveRejected++;
+          this.log.warn({ err }, "archive refused a row");
+        })
+      : undefined;
     if (options.downlink) {
       const { queue, plan } = options.downlink;
       const pacer = new DownlinkPacer({ queue, plan, send: (packets) => this.transmit(packets) });
@@ -276,6 +292,9 @@ export class TtcService extends Service<typeof ttcSpec> {
     this.keep(this.bus.serve(umbra.ttc.v1.QueryEvents, umbra.ttc.v1.EventList, (q) => this.queryEvents(q), { target: this.name }));
     this.every(HOUSEKEEPING_TICK_MS, () => this.telemetryFunctions.tick());
     if (this.archive) this.every(RETENTION_CHECK_MS, () => this.trimArchive());
+    // Read once at start, like scheduleCheckMs; 0 writes each row as it comes.
+    const flushMs = this.parameters.get("archiveFlushMs");
+    if (this.archiveFeed && flushMs > 0) this.every(flushMs, () => this.archiveFeed!.flush());
     if (this.downlink) {
       const downlink = this.downlink;
       // A station in view in the HIL environment is a contact (an uplinked plan covers the rest).
@@ -311,6 +330,7 @@ export class TtcService extends Service<typeof ttcSpec> {
 
   protected override async onStop(): Promise<void> {
     await Promise.allSettled([...this.inFlight]);
+    this.archiveFeed?.flush();
   }
 
   protected commands(): CommandHandlers<typeof ttcSpec> {
@@ -852,6 +872,7 @@ export class TtcService extends Service<typeof ttcSpec> {
     if (!this.archive) return { ...head, error: "this TTC keeps no archive" };
     if (q.limit > MAX_QUERY_SAMPLES) return { ...head, error: `limit ${q.limit} is above the most a query returns, ${MAX_QUERY_SAMPLES}` };
     const limit = q.limit === 0 ? DEFAULT_QUERY_SAMPLES : q.limit;
+    this.archiveFeed?.flush();
     try {
       // One more than asked tells whether the range held more.
       const series = this.archive.samples(q.service, q.name, BigInt(q.fromNs), BigInt(q.toNs), { limit: limit + 1 });
@@ -870,6 +891,7 @@ export class TtcService extends Service<typeof ttcSpec> {
     if (!this.archive) return { error: "this TTC keeps no archive" };
     if (q.limit > MAX_QUERY_EVENTS) return { error: `limit ${q.limit} is above the most a query returns, ${MAX_QUERY_EVENTS}` };
     const limit = q.limit === 0 ? DEFAULT_QUERY_EVENTS : q.limit;
+    this.archiveFeed?.flush();
     try {
       const events = this.archive.events({
         fromNs: BigInt(q.fromNs),
@@ -907,29 +929,26 @@ export class TtcService extends Service<typeof ttcSpec> {
         this.archiveRejected++;
       }
     }
-    if (batch.length) this.archiveCall(() => this.archive!.appendSamples(batch));
+    if (batch.length) this.toArchive((feed) => feed.addSamples(batch));
   }
 
   private archiveEvent(e: MessageOf<typeof umbra.core.v1.Event>): void {
     if (!this.archive) return;
     const severity = (["info", "info", "low", "medium", "high"] as const)[e.severity] ?? "low";
-    this.archiveCall(() =>
-      this.archive!.appendEvents([{ tNs: e.missionTimeNs, service: e.service, id: e.id, name: e.name || "unnamed", severity, message: e.message, args: { ...e.args } }]),
-    );
+    this.toArchive((feed) => feed.addEvent({ tNs: e.missionTimeNs, service: e.service, id: e.id, name: e.name || "unnamed", severity, message: e.message, args: { ...e.args } }));
   }
 
   private archiveVerification(f: InFlight, stage: VerificationStage, success: boolean, code: FailureCode, detail: string, now: bigint): void {
     if (!this.archive || f.id <= 0) return;
-    this.archiveCall(() =>
-      this.archive!.appendVerifications([
-        { tNs: now, commandId: f.id, apid: f.tc.apid, sequenceCount: f.tc.sequenceCount, stage: STAGE_NAMES[stage]!, success, code: success ? null : code, detail },
-      ]),
+    this.toArchive((feed) =>
+      feed.addVerification({ tNs: now, commandId: f.id, apid: f.tc.apid, sequenceCount: f.tc.sequenceCount, stage: STAGE_NAMES[stage]!, success, code: success ? null : code, detail }),
     );
   }
 
   private trimArchive(): void {
     const archive = this.archive;
     if (!archive) return;
+    this.archiveFeed?.flush();
     const r = archive.applyRetention({
       nowNs: this.clock.nowTaiNs(),
       maxAgeNs: BigInt(this.parameters.get("archiveMaxAgeHours")) * 3_600_000_000_000n,
@@ -940,13 +959,11 @@ export class TtcService extends Service<typeof ttcSpec> {
     if (dropped > 0) this.event("archiveTrimmed", `archive dropped ${dropped} row(s)`, Object.fromEntries(counts.map(([k, n]) => [k, String(n)])));
   }
 
-  private archiveCall(write: () => void): void {
-    try {
-      write();
-    } catch (err) {
-      this.archiveRejected++;
-      this.log.warn({ err }, "archive refused a write");
-    }
+  private toArchive(add: (feed: ArchiveFeed) => void): void {
+    const feed = this.archiveFeed;
+    if (!feed) return;
+    add(feed);
+    if (this.parameters.get("archiveFlushMs") === 0) feed.flush();
   }
 
   // The link layer confirms, or the packets go back to the queue.
