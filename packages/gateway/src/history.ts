@@ -1,8 +1,14 @@
 // The gateway's command history in gateway.db: who sent what, the TC's
 // identity (APID, sequence count, source, security number), and each
 // verification stage the TTC reported. Arms are logged here too, with the
-// user, as commands of kind "arm". Every write is one transaction, on disk
-// when it returns (WAL, synchronous FULL).
+// user, as commands of kind "arm". A new command is one transaction, on disk
+// when `insert` returns (WAL, synchronous FULL), before its TC is published.
+// Stage updates are written behind: those of one event-loop turn go to disk
+// together in one transaction (every read flushes first), because one fsync
+// per stage was most of the gateway's time under load (docs/benchmarks.md,
+// "gateway"). A power cut can lose the last turn's stages, never a command;
+// after a restart such a command is followed again and ends as a timeout,
+// and the TTC's own history still has its stages.
 import type { GatewayDatabase } from "./db.js";
 
 export const COMMAND_STATES = ["sent", "accepted", "started", "completed", "failed", "timeout"] as const;
@@ -83,10 +89,25 @@ function fromRow(r: Row): CommandRecord {
 export const MAX_HISTORY_PAGE = 1000;
 
 export class HistoryStore {
+  /** Stage updates not yet on disk, by command id (the latest state wins). */
+  private readonly pending = new Map<number, { state: CommandState; stagesJson: string; at: string }>();
+  private flushQueued = false;
+
   constructor(
     private readonly db: GatewayDatabase,
     private readonly now: () => Date = () => new Date(),
   ) {}
+
+  /** Writes the waiting stage updates in one transaction. */
+  flush(): void {
+    if (this.pending.size === 0) return;
+    const rows = [...this.pending];
+    this.pending.clear();
+    const write = this.db.prepare("UPDATE command SET state = ?, stages_json = ?, updated_at = ? WHERE id = ?");
+    this.db.transaction(() => {
+      for (const [id, u] of rows) write.run(u.state, u.stagesJson, u.at, id);
+    })();
+  }
 
   insert(c: NewCommand): CommandRecord {
     const at = this.now().toISOString();
@@ -99,15 +120,22 @@ export class HistoryStore {
     return { ...c, id: Number(r.lastInsertRowid), state: "sent", stages: [], createdAt: at, updatedAt: at };
   }
 
-  /** Writes the command's stages and state as they are now. */
-  /** Returns the time it recorded as updatedAt. */
+  /** Records the command's stages and state as they are now (written behind, see above); returns the time it recorded as updatedAt. */
   update(id: number, state: CommandState, stages: StageRecord[]): string {
     const at = this.now().toISOString();
-    this.db.prepare("UPDATE command SET state = ?, stages_json = ?, updated_at = ? WHERE id = ?").run(state, JSON.stringify(stages), at, id);
+    this.pending.set(id, { state, stagesJson: JSON.stringify(stages), at });
+    if (!this.flushQueued) {
+      this.flushQueued = true;
+      setImmediate(() => {
+        this.flushQueued = false;
+        if (this.db.open) this.flush();
+      });
+    }
     return at;
   }
 
   get(id: number): CommandRecord | undefined {
+    this.flush();
     const row = this.db.prepare<[number], Row>("SELECT * FROM command WHERE id = ?").get(id);
     return row && fromRow(row);
   }
@@ -115,6 +143,7 @@ export class HistoryStore {
   /** Newest first; `before` = an id to page back from. */
   list(options: { limit?: number; before?: number } = {}): CommandRecord[] {
     const limit = Math.min(Math.max(1, options.limit ?? 100), MAX_HISTORY_PAGE);
+    this.flush();
     const rows =
       options.before === undefined
         ? this.db.prepare<[number], Row>("SELECT * FROM command ORDER BY id DESC LIMIT ?").all(limit)
@@ -124,6 +153,7 @@ export class HistoryStore {
 
   /** Commands still open (no completion or failure seen), oldest first: after a restart they are followed again. */
   open(limit = 10_000): CommandRecord[] {
+    this.flush();
     return this.db
       .prepare<[number], Row>("SELECT * FROM (SELECT * FROM command WHERE state IN ('sent', 'accepted', 'started') ORDER BY id DESC LIMIT ?) ORDER BY id")
       .all(limit)

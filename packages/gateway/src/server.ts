@@ -170,6 +170,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         await server.close();
         await rawLink?.close();
         for (const c of cleanups.reverse()) await c();
+        history.flush();
         db.close();
         log.info("gateway closed");
       },
