@@ -10,208 +10,39 @@
 // classifier with the small built-in classifier as a variant; half the jobs
 // accept a variant). The two runners differ only in the `policy` parameter.
 //
-// The payload computer is emulated (EmulatedPayload): an inference takes
-// simulated time = its measured host latency on ONNX Runtime at the start of
-// the run × BOARD_SLOWDOWN × the replicas TMR runs, keeps one core busy
-// meanwhile (reported to the HIL as ComputeActivity, which turns it into
-// payload load, so the battery feels it), and returns outputs really computed
-// by ONNX Runtime on synthetic tiles at the start of the run. When the power
-// system sheds the payload (battery at its DoD floor), the emulated computer
-// is off: the inference in flight is lost and none runs until power returns.
+// The payload computer is emulated (EmulatedPayload, emulated-payload.ts): an
+// inference takes simulated time from its measured host latency on ONNX
+// Runtime × a declared board slowdown × the replicas TMR runs, keeps two
+// cores busy meanwhile (the HIL turns that into payload load, so the battery
+// feels it), and returns outputs really computed by ONNX Runtime. When the
+// power system sheds the payload (battery at its DoD floor), the emulated
+// computer is off: the inference in flight is lost and none runs until power
+// returns.
 //
 // Figures per scenario (nominal day, low power): goodput (inferences
 // completed before their job's deadline), payload energy above idle per
 // useful inference, minimum state of charge, jobs missed, load shed. Targets
 // (issue #7): the power-aware runner never breaches the DoD floor (no load
 // shed, SoC never under the floor) and beats FIFO on goodput in low power.
-import { createHash } from "node:crypto";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { performance } from "node:perf_hooks";
-import { Bus, sendCommand, SimClock, silentLogger, type Clock } from "@umbra/core";
+import { sendCommand } from "@umbra/core";
 import { HilRun, loadScenario, type Scenario } from "@umbra/hil";
-import { canaryInput, loadMasterCopy, ortReplicaFactory, shippedModels, TmrExecutor, type ShippedModel } from "@umbra/inference";
-import {
-  JobStore,
-  JobsService,
-  InferenceUnavailable,
-  replicaRuns,
-  seededRandom,
-  syntheticTiles,
-  decodePng,
-  tileTensor,
-  type InferenceBackend,
-  type InferenceOutcome,
-  type ModelDescription,
-  type OutputTensor,
-  type ProtectionName,
-} from "@umbra/jobs";
-import { Scrubber } from "@umbra/memory";
-import { createHilPlatform, type ActivityPort } from "@umbra/platform";
+import { JobStore, JobsService, seededRandom, syntheticTiles } from "@umbra/jobs";
+import { createHilPlatform } from "@umbra/platform";
 import { umbra } from "@umbra/proto";
+import { EmulatedPayload, measureVariants, type BoardModel, type MeasuredVariant } from "./emulated-payload.js";
 import { result, type BenchContext, type BenchResult, type Benchmark } from "./report.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const SCENARIOS = { nominal: join(here, "../../../hil/scenarios/nominal-day.yaml"), "low-power": join(here, "../../../hil/scenarios/low-power.yaml") };
 
-/**
- * How much slower one core of the payload board is than one core of this
- * host: declared, not measured (a low-power SoC core without this host's
- * vector units, running ONNX Runtime's portable kernels). It sets how much of
- * the day the workload keeps the payload busy; the cost ratios between the
- * models are measured.
- */
-const BOARD_SLOWDOWN = 60;
-/** ONNX Runtime intra-op threads per inference on the board, and how well they scale. */
-const BOARD_THREADS = 2;
-const THREAD_EFFICIENCY = 0.8;
+/** The board (see emulated-payload.ts): a core 60× slower than this host's, two threads per inference at 80 % scaling. */
+const BOARD: BoardModel = { slowdown: 60, threads: 2, threadEfficiency: 0.8 };
 const J = umbra.jobs.v1;
-
-interface VariantSpec {
-  /** Name jobs use. */
-  id: string;
-  shipped: string;
-  /** Input tile size (square; the classifier uses its fixed input). */
-  dims: number[];
-  /** Declared accuracy for the workload (an input of this benchmark, not a measurement). */
-  accuracy: number;
-}
-
-const VARIANTS: VariantSpec[] = [
-  { id: "det", shipped: "ocr-det", dims: [1, 3, 320, 320], accuracy: 0.9 },
-  { id: "det-lite", shipped: "tiny-seg", dims: [1, 3, 32, 32], accuracy: 0.72 },
-  { id: "cls", shipped: "ocr-cls", dims: [1, 3, 48, 192], accuracy: 0.95 },
-  { id: "cls-lite", shipped: "tiny-cls", dims: [1, 3, 32, 32], accuracy: 0.8 },
-];
-
-interface MeasuredVariant {
-  spec: VariantSpec;
-  model: ShippedModel;
-  /** Board seconds per unprotected inference. */
-  seconds: number;
-  outcomes: InferenceOutcome[];
-}
-
-/** Runs each model on real tiles with ONNX Runtime: host latency and a set of real outputs. */
-async function measureVariants(ctx: BenchContext, modelsDir: string): Promise<Map<string, MeasuredVariant>> {
-  const clock = new SimClock();
-  const bus = new Bus({ node: "bench-jobs-measure", clock, logger: silentLogger() });
-  const scrubber = new Scrubber({ bus, clock, service: "bench-jobs" });
-  const catalogue = shippedModels(modelsDir);
-  const out = new Map<string, MeasuredVariant>();
-  const tiles = syntheticTiles(8, 96, 11);
-  try {
-    for (const spec of VARIANTS) {
-      const model = catalogue.find((m) => m.id === spec.shipped)!;
-      const sha256 = createHash("sha256").update(readFileSync(model.path)).digest("hex");
-      const master = await loadMasterCopy(scrubber, clock, `bench/jobs/${spec.id}`, { path: model.path, sha256 });
-      const factory = ortReplicaFactory({ intraOpThreads: 1 });
-      const executor = await TmrExecutor.create({ master, factory, voter: model.voter, classes: model.voter === "argmax" ? model.labels.length : undefined });
-      const probe = await factory(master.bytes);
-      const inputName = probe.inputNames[0]!;
-      const [h, w] = [spec.dims[2]!, spec.dims[3]!];
-      const outcomes: InferenceOutcome[] = [];
-      for (const t of tiles) {
-        const data = tileTensor(decodePng(t.png, t.name), h, w);
-        const r = await executor.infer(new Map([[inputName, { dims: spec.dims, data }]]), "single");
-        const [name, o] = [...r.outputs][0]!;
-        const cls = r.labels?.[0];
-        const label = model.voter === "argmax" && cls !== undefined && cls >= 0 ? (model.labels[cls] ?? "") : "";
-        outcomes.push({ outputs: [{ name, dims: [...o.dims], data: new Float32Array(o.data) }], label, confidence: r.confidences?.[0] ?? 0, vote: "unanimous", computeS: 0 });
-      }
-      // Host latency of one unprotected inference.
-      const input = canaryInput(inputName, spec.dims);
-      for (let i = 0; i < 3; i++) await executor.infer(input, "single");
-      const n = 10;
-      const t0 = performance.now();
-      for (let i = 0; i < n; i++) await executor.infer(input, "single");
-      const hostMs = (performance.now() - t0) / n;
-      const seconds = ((hostMs / 1000) * BOARD_SLOWDOWN) / (BOARD_THREADS * THREAD_EFFICIENCY);
-      ctx.log(`${spec.id} (${spec.shipped} ${spec.dims.slice(2).join("x")}): ${hostMs.toFixed(2)} ms on this host → ${seconds.toFixed(3)} s per replica on ${BOARD_THREADS} board cores`);
-      out.set(spec.id, { spec, model, seconds, outcomes });
-    }
-  } finally {
-    scrubber.close();
-    bus.close();
-  }
-  return out;
-}
-
-/** The payload computer: inference takes simulated time and power; nothing runs while the power system sheds it. */
-class EmulatedPayload implements InferenceBackend {
-  private busy = 0;
-  private busyCoreS = 0;
-  private last: number;
-  private calls = 0;
-  railOff = false;
-  lostInferences = 0;
-
-  constructor(
-    private readonly clock: Clock,
-    private readonly variants: Map<string, MeasuredVariant>,
-    private readonly activity: ActivityPort,
-    private readonly stepS: number,
-    private readonly busPowerW: () => number,
-  ) {
-    this.last = clock.monotonicMs();
-    clock.setInterval(() => this.report(), stepS * 1000);
-  }
-
-  private accumulate(): void {
-    const now = this.clock.monotonicMs();
-    this.busyCoreS += (this.busy * (now - this.last)) / 1000;
-    this.last = now;
-  }
-
-  private report(): void {
-    this.accumulate();
-    this.activity.report("payload-compute", this.busyCoreS / this.stepS);
-    this.busyCoreS = 0;
-  }
-
-  async describe(model: string): Promise<ModelDescription | undefined> {
-    const v = this.variants.get(model);
-    if (!v) return undefined;
-    return {
-      model,
-      loaded: true,
-      accuracy: v.spec.accuracy,
-      labels: v.model.labels,
-      voter: v.model.voter,
-      inputName: "x",
-      inputDims: v.spec.dims,
-      // What the inference service would have learned: whole-bus power × compute time.
-      energyJ: this.busPowerW() * v.seconds,
-      latencyMs: v.seconds * 1000,
-    };
-  }
-
-  async infer(model: string, protection: ProtectionName, _input: OutputTensor): Promise<InferenceOutcome> {
-    const v = this.variants.get(model);
-    if (!v) throw new InferenceUnavailable(`${model} is not loaded`);
-    const total = v.seconds * replicaRuns(protection);
-    let left = total;
-    const chunk = this.stepS;
-    while (left > 1e-9) {
-      while (this.railOff) await this.clock.sleep(chunk * 1000);
-      const slice = Math.min(left, chunk);
-      this.accumulate();
-      this.busy += BOARD_THREADS;
-      await this.clock.sleep(slice * 1000);
-      this.accumulate();
-      this.busy -= BOARD_THREADS;
-      if (this.railOff) {
-        // The payload lost power during the slice: the inference starts over.
-        this.lostInferences++;
-        left = total;
-      } else left -= slice;
-    }
-    const o = v.outcomes[this.calls++ % v.outcomes.length]!;
-    return { ...o, computeS: total };
-  }
-}
 
 interface Arrival {
   atS: number;
@@ -274,7 +105,7 @@ async function runDay(scenario: Scenario, policy: "power-aware" | "fifo", varian
   const platform = createHilPlatform({ bus: run.bus, staleAfterMs: 3 * stepMs });
   const battery = scenario.power.battery;
   let busW = 30;
-  const payload = new EmulatedPayload(run.clock, variants, platform.activity, scenario.step, () => busW);
+  const payload = new EmulatedPayload({ clock: run.clock, variants, activity: platform.activity, stepS: scenario.step, board: BOARD, busPowerW: () => busW });
   const idleW = scenario.power.payload.idleW;
   const platformW = scenario.power.platformLoadW;
   let payloadWh = 0;
@@ -393,7 +224,7 @@ export const jobsBenchmark: Benchmark = {
     try {
       const modelsDir = join(dir, "models");
       mkdirSync(modelsDir);
-      const variants = await measureVariants(ctx, modelsDir);
+      const variants = await measureVariants(ctx, modelsDir, BOARD);
       // Tile folders of a few sizes; jobs of the same size share one.
       const folders = new Map<number, string>();
       const all = syntheticTiles(1200, 64, 5);

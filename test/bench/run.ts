@@ -5,6 +5,7 @@
 // behaviour. The exit code is 2 for bad arguments and 1 if a benchmark broke.
 import { archiveBenchmark } from "./archive.bench.js";
 import { busBenchmark } from "./bus.bench.js";
+import { gatewayBenchmark } from "./gateway.bench.js";
 import { hilBenchmark } from "./hil.bench.js";
 import { jobsBenchmark } from "./jobs.bench.js";
 import { scrubBenchmark } from "./scrub.bench.js";
@@ -14,7 +15,7 @@ import { tmrBenchmark } from "./tmr.bench.js";
 import { formatJson, formatTable, makeReport, type Benchmark } from "./report.js";
 
 /** Every benchmark, in the order a plain `pnpm bench` runs them. */
-const BENCHMARKS: readonly Benchmark[] = [busBenchmark, hilBenchmark, tcBenchmark, archiveBenchmark, thermalBenchmark, scrubBenchmark, tmrBenchmark, jobsBenchmark];
+const BENCHMARKS: readonly Benchmark[] = [busBenchmark, hilBenchmark, tcBenchmark, archiveBenchmark, thermalBenchmark, scrubBenchmark, tmrBenchmark, jobsBenchmark, gatewayBenchmark];
 
 function usage(): string {
   const names = BENCHMARKS.map((b) => `  ${b.name.padEnd(10)} ${b.description}`).join("\n");
