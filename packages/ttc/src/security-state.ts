@@ -51,7 +51,16 @@ export class SecurityState {
     return { rotations: rotations.length, failures };
   }
 
-  /** Called after every accepted command; on disk before the command is acknowledged. */
+  /** The database handle: the TTC writes this state in the same transaction as the command history. */
+  get database(): Database.Database {
+    return this.db;
+  }
+
+  /**
+   * Called after every accepted command; on disk before the command is
+   * acknowledged. One autocommit statement, or, inside a transaction on the
+   * same handle (the TTC accepting a command), part of that transaction's commit.
+   */
   accepted(spi: number, sequence: number): void {
     this.saveHighest.run(spi, sequence);
   }

@@ -62,6 +62,7 @@ import { DuplicateRequestError } from "./store/errors.js";
 import type { SecurityState } from "./security-state.js";
 import { validateSample, type Archive, type SampleInput, type SampleValue } from "./archive/index.js";
 import { ArchiveFeed } from "./archive-feed.js";
+import { Outbox } from "./outbox.js";
 import {
   DownlinkFullError,
   DownlinkPacer,
@@ -174,7 +175,9 @@ export interface TtcOptions {
   /**
    * Where anti-replay counters and key rotations survive a reset (required:
    * without it a command recorded before a reset could be replayed after it,
-   * and a revoked key would come back from the key file).
+   * and a revoked key would come back from the key file). On the history's
+   * database handle: a command and its anti-replay number are written in one
+   * transaction.
    */
   security: SecurityState;
   /** Store-and-forward: every TM is queued here and sent by priority while in contact. */
@@ -235,12 +238,17 @@ export class TtcService extends Service<typeof ttcSpec> {
   readonly telemetryFunctions: TelemetryFunctions;
   /** Dispatched commands by "<service>/<request sequence>", for their progress reports. */
   private readonly awaitingProgress = new Map<string, InFlight>();
+  /** What is said (published) about writes of an open transaction waits here for its commit: see {@link atomically}. */
+  private readonly outbox = new Outbox();
 
   constructor(context: ServiceContext, options: TtcOptions) {
     super(ttcSpec, context);
     this.keys = options.keys;
     this.antiReplay = new AntiReplay(options.replayWindow === undefined ? {} : { windowSize: options.replayWindow });
     this.history = options.history;
+    if (options.security.database !== options.history.database) {
+      throw new RangeError("the TTC's SecurityState must use the CommandHistory's database handle: a command and its anti-replay number are written in one transaction");
+    }
     this.schedule = options.schedule;
     this.timeFormat = options.timeFormat;
     this.securityState = options.security;
@@ -328,6 +336,24 @@ export class TtcService extends Service<typeof ttcSpec> {
     if (changed.includes("armWindowMs")) this.arms = new ArmTable(this.parameters.get("armWindowMs"));
   }
 
+  /** Events raised inside a transaction (criticalFired, securityRejected) go out after its commit. */
+  protected override event(name: keyof (typeof ttcSpec)["events"] & string, message: string, args: Record<string, string> = {}): void {
+    this.outbox.post(() => super.event(name, message, args));
+  }
+
+  /**
+   * Runs `work` as ONE transaction on the TTC database (the command history,
+   * the security state and the schedule share it) and publishes what it said
+   * only after the commit: one fsync for everything a telecommand's
+   * acceptance writes, instead of one per write. The rules still hold, at
+   * that commit: the anti-replay number and the command are on disk before
+   * anything is acknowledged, and each stage is recorded before its reports
+   * go out. If `work` throws, it is rolled back and nothing of it is said.
+   */
+  private atomically<T>(work: () => T): T {
+    return this.outbox.run((w) => this.history.transaction(w), work);
+  }
+
   protected override async onStop(): Promise<void> {
     await Promise.allSettled([...this.inFlight]);
     this.archiveFeed?.flush();
@@ -408,8 +434,16 @@ export class TtcService extends Service<typeof ttcSpec> {
     }
   }
 
-  /** Handles one packet from a ground link (or released from the schedule, already authenticated). */
+  /**
+   * Handles one packet from a ground link (or released from the schedule,
+   * already authenticated): everything up to the start stage in one
+   * transaction, then its reports and the work ({@link atomically}).
+   */
   uplink(packet: Uint8Array, link: string, trusted?: SecureTc): void {
+    this.atomically(() => this.receive(packet, link, trusted));
+  }
+
+  private receive(packet: Uint8Array, link: string, trusted?: SecureTc): void {
     const now = this.clock.nowTaiNs();
     this.counts.received++;
     const header = packet.subarray(0, 4);
@@ -473,7 +507,8 @@ export class TtcService extends Service<typeof ttcSpec> {
   private securityRejected(link: string, detail: string, reason: string, apid: number, packet: Uint8Array): void {
     this.counts.authFailures++;
     const spi = packet.length >= 8 ? (packet[6]! << 8) | packet[7]! : 0;
-    this.bus.publish(umbra.ttc.v1.SecurityEvent, { missionTimeNs: this.clock.nowTaiNs(), link, spi, reason, apid }, { priority: Priority.PRIORITY_SAFETY });
+    const at = this.clock.nowTaiNs();
+    this.outbox.post(() => this.bus.publish(umbra.ttc.v1.SecurityEvent, { missionTimeNs: at, link, spi, reason, apid }, { priority: Priority.PRIORITY_SAFETY }));
     this.event("securityRejected", `telecommand on ${link} rejected: ${detail}`, { link, reason, spi: String(spi) });
   }
 
@@ -511,8 +546,12 @@ export class TtcService extends Service<typeof ttcSpec> {
       const run = this.route(flight);
       this.counts.accepted++;
       this.verify(flight, VerificationStage.VERIFICATION_STAGE_ACCEPTANCE);
-      const done = this.execute(flight, run).finally(() => this.inFlight.delete(done));
-      this.inFlight.add(done);
+      this.verify(flight, VerificationStage.VERIFICATION_STAGE_START);
+      // The work starts once acceptance and start are on disk and reported (after the commit, in order).
+      this.outbox.post(() => {
+        const done = this.execute(flight, run).finally(() => this.inFlight.delete(done));
+        this.inFlight.add(done);
+      });
     } catch (err) {
       this.counts.rejected++;
       this.verify(flight, VerificationStage.VERIFICATION_STAGE_ACCEPTANCE, toFailure(err));
@@ -708,8 +747,8 @@ export class TtcService extends Service<typeof ttcSpec> {
     }
   }
 
+  /** Runs an accepted command's work (its start stage is already recorded) and reports its completion. */
   private async execute(f: InFlight, run: () => Promise<string>): Promise<void> {
-    this.verify(f, VerificationStage.VERIFICATION_STAGE_START);
     try {
       const detail = await run();
       this.counts.completedOk++;
@@ -730,7 +769,6 @@ export class TtcService extends Service<typeof ttcSpec> {
     const code = failure?.code ?? FailureCode.FAILURE_NONE;
     const text = failure?.message ?? detail;
     if (this.bus.isClosed) return; // shutting down: the command stays open and is reported after the restart
-    this.archiveVerification(f, stage, success, code, text, now);
     if (f.id > 0) {
       try {
         this.history.stage(f.id, { stage: STAGE_NAMES[stage]!, success, code: success ? null : code, detail: text, atNs: now, ...(step === undefined ? {} : { step }) });
@@ -739,29 +777,34 @@ export class TtcService extends Service<typeof ttcSpec> {
         this.log.error({ err, command: f.id }, "stage not recorded");
       }
     }
-    this.bus.publish(
-      umbra.ttc.v1.Verification,
-      {
-        commandId: BigInt(f.id),
-        apid: f.tc.apid,
-        sequenceCount: f.tc.sequenceCount,
-        sourceId: f.tc.sourceId,
-        stage,
-        success,
-        code,
-        detail: text,
-        missionTimeNs: now,
-        service: f.service,
-        command: f.command,
-        step: step ?? 0,
-      },
-      { priority: Priority.PRIORITY_COMMAND },
-    );
-    // Failures are always reported; successes when the TC asked for them.
-    if (!success || (f.tc.ack & STAGE_ACK[stage]!) !== 0) {
-      const [ok, bad] = STAGE_SUBTYPES[stage]!;
-      this.emitTm(f.reportApid, 1, success ? ok : bad, encodeVerification(f.header, failure ? { code, detail: text } : undefined, step), f.tc.sourceId);
-    }
+    // Recorded first; reported now, or, inside a transaction, once it has committed.
+    const { service, command } = f;
+    this.outbox.post(() => {
+      this.archiveVerification(f, stage, success, code, text, now);
+      this.bus.publish(
+        umbra.ttc.v1.Verification,
+        {
+          commandId: BigInt(f.id),
+          apid: f.tc.apid,
+          sequenceCount: f.tc.sequenceCount,
+          sourceId: f.tc.sourceId,
+          stage,
+          success,
+          code,
+          detail: text,
+          missionTimeNs: now,
+          service,
+          command,
+          step: step ?? 0,
+        },
+        { priority: Priority.PRIORITY_COMMAND },
+      );
+      // Failures are always reported; successes when the TC asked for them.
+      if (!success || (f.tc.ack & STAGE_ACK[stage]!) !== 0) {
+        const [ok, bad] = STAGE_SUBTYPES[stage]!;
+        this.emitTm(f.reportApid, 1, success ? ok : bad, encodeVerification(f.header, failure ? { code, detail: text } : undefined, step), f.tc.sourceId);
+      }
+    });
   }
 
   // ---- data products (ST[13]) ---------------------------------------------------------
@@ -840,7 +883,12 @@ export class TtcService extends Service<typeof ttcSpec> {
     };
   }
 
+  /** Sends a TM packet: now, or inside a transaction once it has committed (so its counters move only then). */
   private emitTm(apid: number, service: number, subtype: number, appData: Uint8Array, destinationId = 0): void {
+    this.outbox.post(() => this.sendTm(apid, service, subtype, appData, destinationId));
+  }
+
+  private sendTm(apid: number, service: number, subtype: number, appData: Uint8Array, destinationId: number): void {
     const now = this.clock.nowTaiNs();
     const typeKey = `${apid}/${service}/${subtype}`;
     const counter = ((this.typeCounters.get(typeKey) ?? -1) + 1) & 0xffff;
@@ -1030,7 +1078,12 @@ export class TtcService extends Service<typeof ttcSpec> {
   }
 
   // Commands that were open when the payload last went down: before any new one arrives.
+  // All closed in one transaction; their reports go out after it commits.
   private reportInterrupted(): void {
+    this.atomically(() => this.closeInterrupted());
+  }
+
+  private closeInterrupted(): void {
     const interrupted = this.history.pending();
     for (const c of interrupted) {
       // Reported like any other ending, so the ground learns how it ended.

@@ -163,7 +163,9 @@ const SUMMARY_COLUMNS = `id, received_ns, link, apid, sequence_count, source_id,
  * The durable record of every telecommand received: header fields, raw bytes,
  * what it was routed to, and each verification stage. Every method that
  * writes does so in one transaction, and returns only after the commit is on
- * disk (see openTtcDatabase), so what it returns may be acknowledged to the ground.
+ * disk (see openTtcDatabase), so what it returns may be acknowledged to the
+ * ground. Several writes can share one commit with {@link transaction}; then
+ * they are on disk when that returns.
  *
  * Duplicate rule: a command repeats an earlier one with the same (source id,
  * APID, sequence count) if the earlier one is still inside the duplicate
@@ -179,6 +181,8 @@ export class CommandHistory {
   readonly duplicateWindowCommands: number;
 
   readonly #db: TtcDatabase;
+  /** Runs a closure as one IMMEDIATE transaction (a savepoint inside another): made once, since making one per call costs more than the savepoint. */
+  readonly #atomic;
   readonly #insertCommand;
   readonly #streamCount;
   readonly #bumpStream;
@@ -204,6 +208,7 @@ export class CommandHistory {
         ? DEFAULT_DUPLICATE_WINDOW_COMMANDS
         : v.intInRange("duplicateWindowCommands", opts["duplicateWindowCommands"], 1, v.SEQUENCE_COUNT_MODULUS - 1);
     this.#db = db;
+    this.#atomic = db.transaction((work: () => unknown): unknown => work());
     this.#insertCommand = db.prepare(
       `INSERT INTO command (received_ns, link, apid, sequence_count, source_id, service, subtype, spi, packet)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -251,11 +256,32 @@ export class CommandHistory {
     this.#openIds = db.prepare(`SELECT id FROM command WHERE outcome IS NULL ORDER BY id`).pluck().safeIntegers(true);
   }
 
+  /** The database handle (other stores that must share its transactions check against it). */
+  get database(): TtcDatabase {
+    return this.#db;
+  }
+
+  /**
+   * Runs `work` in ONE `BEGIN IMMEDIATE` transaction on this history's
+   * database and returns its result once the commit is on disk: everything it
+   * writes, with this store or another on the same handle (`SecurityState`,
+   * `ScheduleStore`), costs one fsync instead of one per call. Inside it each
+   * write method's own transaction becomes a savepoint, so a refused write (a
+   * repeat, a closed command) undoes only itself; if `work` throws, all of it
+   * is rolled back. Until it returns nothing written inside is durable, so
+   * the caller must hold back any acknowledgement until then. Nested calls
+   * join the outer transaction.
+   */
+  transaction<T>(work: () => T): T {
+    return this.#atomic.immediate(work) as T;
+  }
+
   /**
    * Records a received command and returns its id. Throws InvalidFieldError
    * for bad fields and DuplicateRequestError for a repeat inside the window;
    * in both cases nothing is written. The id is returned after the commit is
-   * on disk, so the command may then be acknowledged.
+   * on disk (inside {@link transaction}: after that commit), so the command
+   * may then be acknowledged.
    */
   received(cmd: ReceivedCommand, options: ReceivedOptions = {}): number {
     const c = v.record("cmd", cmd);
@@ -272,34 +298,32 @@ export class CommandHistory {
     const packet = v.packet("packet", c["packet"]);
     const key: RequestKey = { sourceId, apid, sequenceCount };
 
-    return this.#db
-      .transaction((): number => {
-        const id = Number(
-          this.#insertCommand.run(receivedNs, link, apid, sequenceCount, sourceId, service, subtype, spi, packet)
-            .lastInsertRowid,
-        );
-        if (!deduplicate) return id;
-        const sinceNs = receivedNs - this.duplicateWindowNs;
-        const count = (this.#streamCount.get(sourceId, apid) as bigint | undefined) ?? 0n;
-        const claimed = this.#dedupClaim.run({
-          sourceId,
-          apid,
-          sequenceCount,
-          commandId: id,
-          receivedNs,
-          ordinal: count + 1n,
-          windowCommands: this.duplicateWindowCommands,
-          sinceNs,
-        });
-        // The key is held by a command still inside the window: throwing rolls the insert back.
-        if (claimed.changes !== 1) {
-          const earlier = this.#dedupLookup.get(sourceId, apid, sequenceCount) as DedupRow | undefined;
-          throw this.#duplicateError(key, earlier === undefined ? 0 : Number(earlier.command_id));
-        }
-        this.#bumpStream.run(sourceId, apid);
-        return id;
-      })
-      .immediate();
+    return this.transaction((): number => {
+      const id = Number(
+        this.#insertCommand.run(receivedNs, link, apid, sequenceCount, sourceId, service, subtype, spi, packet)
+          .lastInsertRowid,
+      );
+      if (!deduplicate) return id;
+      const sinceNs = receivedNs - this.duplicateWindowNs;
+      const count = (this.#streamCount.get(sourceId, apid) as bigint | undefined) ?? 0n;
+      const claimed = this.#dedupClaim.run({
+        sourceId,
+        apid,
+        sequenceCount,
+        commandId: id,
+        receivedNs,
+        ordinal: count + 1n,
+        windowCommands: this.duplicateWindowCommands,
+        sinceNs,
+      });
+      // The key is held by a command still inside the window: throwing rolls the insert back.
+      if (claimed.changes !== 1) {
+        const earlier = this.#dedupLookup.get(sourceId, apid, sequenceCount) as DedupRow | undefined;
+        throw this.#duplicateError(key, earlier === undefined ? 0 : Number(earlier.command_id));
+      }
+      this.#bumpStream.run(sourceId, apid);
+      return id;
+    });
   }
 
   /**
@@ -360,14 +384,12 @@ export class CommandHistory {
     } catch (err) {
       throw new InvalidFieldError("argumentsJson", `must be valid JSON (${err instanceof Error ? err.message : String(err)})`);
     }
-    this.#db
-      .transaction(() => {
-        const state = this.#commandState.get(commandId) as { resolved: bigint } | undefined;
-        if (state === undefined) throw new InvalidFieldError("id", `no command ${commandId}`);
-        if (state.resolved === 1n) throw new InvalidFieldError("id", `command ${commandId} is already resolved`);
-        this.#resolve.run(targetService, command, argumentsJson, commandId);
-      })
-      .immediate();
+    this.transaction(() => {
+      const state = this.#commandState.get(commandId) as { resolved: bigint } | undefined;
+      if (state === undefined) throw new InvalidFieldError("id", `no command ${commandId}`);
+      if (state.resolved === 1n) throw new InvalidFieldError("id", `command ${commandId} is already resolved`);
+      this.#resolve.run(targetService, command, argumentsJson, commandId);
+    });
   }
 
   /**
@@ -387,17 +409,15 @@ export class CommandHistory {
     const atNs = v.timeNs("atNs", r["atNs"]);
     const step = r["step"] === undefined ? null : v.intInRange("step", r["step"], 0, MAX_CODE);
 
-    this.#db
-      .transaction(() => {
-        const state = this.#commandState.get(commandId) as { outcome: string | null } | undefined;
-        if (state === undefined) throw new InvalidFieldError("id", `no command ${commandId}`);
-        if (state.outcome !== null) {
-          throw new InvalidFieldError("stage", `command ${commandId} is already closed (${state.outcome}); no stage may follow`);
-        }
-        this.#insertStage.run(commandId, stage, step, success ? 1 : 0, code, detail, atNs);
-        if (stage === "completion" || !success) this.#close.run(success ? "success" : "failure", atNs, commandId);
-      })
-      .immediate();
+    this.transaction(() => {
+      const state = this.#commandState.get(commandId) as { outcome: string | null } | undefined;
+      if (state === undefined) throw new InvalidFieldError("id", `no command ${commandId}`);
+      if (state.outcome !== null) {
+        throw new InvalidFieldError("stage", `command ${commandId} is already closed (${state.outcome}); no stage may follow`);
+      }
+      this.#insertStage.run(commandId, stage, step, success ? 1 : 0, code, detail, atNs);
+      if (stage === "completion" || !success) this.#close.run(success ? "success" : "failure", atNs, commandId);
+    });
   }
 
   /** The command with all its stages, or undefined if there is no such id. */

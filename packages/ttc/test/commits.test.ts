@@ -1,0 +1,307 @@
+// How many SQLite commits (each one fsync, synchronous FULL) a telecommand
+// costs, and that folding its acceptance into one transaction kept the
+// durability rules: the anti-replay number and the command are on disk before
+// anything is acknowledged, every stage is on disk before its report, and a
+// crash between the commit and the publish loses nothing acknowledged and
+// runs nothing twice.
+//
+// Commits are counted in the WAL itself: every committed write transaction
+// appends frames whose last one is a commit frame (non-zero "database size
+// after commit" in its header). With automatic checkpoints off, the WAL keeps
+// every commit since the database was opened.
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import Database from "better-sqlite3";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { Ack, KeyStore } from "@umbra/ccsds";
+import { Bus, SimClock } from "@umbra/core";
+import { codecFor, umbra, type MessageOf } from "@umbra/proto";
+import { CounterService } from "@umbra/example-counter-service";
+import { TtcService } from "../src/service.js";
+import { TcBuilder } from "../src/ground.js";
+import { encodeFunctionCall } from "../src/app-data.js";
+import { openTtcDatabase, type TtcDatabase } from "../src/store/database.js";
+import { CommandHistory } from "../src/store/command-history.js";
+import { ScheduleStore } from "../src/store/schedule-store.js";
+import { SecurityState } from "../src/security-state.js";
+import { ensureDistCurrent, runAndKill } from "./support/crash.js";
+import { ROGUE, groundKeys, keyStore, startStack, type Stack } from "./support/stack.js";
+
+const COUNTER = 0x7f0;
+const { VerificationStage, FailureCode } = umbra.ttc.v1;
+const STAGE = ["?", "acceptance", "start", "progress", "completion"] as const;
+
+/** Commit frames in the database's WAL (valid frames only: those carrying the header's salts). */
+function walCommits(dbPath: string): number {
+  const wal = readFileSync(`${dbPath}-wal`);
+  if (wal.length < 32) return 0;
+  const pageSize = wal.readUInt32BE(8);
+  const salt1 = wal.readUInt32BE(16);
+  const salt2 = wal.readUInt32BE(20);
+  let commits = 0;
+  for (let at = 32; at + 24 + pageSize <= wal.length; at += 24 + pageSize) {
+    if (wal.readUInt32BE(at + 8) !== salt1 || wal.readUInt32BE(at + 12) !== salt2) break;
+    if (wal.readUInt32BE(at + 4) !== 0) commits++;
+  }
+  return commits;
+}
+
+/** The TTC as the gateway bench runs it: history, schedule and security state on one database, no downlink queue. */
+interface Payload {
+  bus: Bus;
+  clock: SimClock;
+  db: TtcDatabase;
+  dbPath: string;
+  ttc: TtcService;
+  counter: CounterService;
+  ground: TcBuilder;
+  history: CommandHistory;
+  verifications: MessageOf<typeof umbra.ttc.v1.Verification>[];
+  settle(): Promise<void>;
+  close(): Promise<void>;
+}
+
+const open: Payload[] = [];
+afterEach(async () => {
+  for (const p of open.splice(0)) await p.close();
+});
+
+async function payload(): Promise<Payload> {
+  const clock = new SimClock({ startUtcMs: Date.UTC(2026, 5, 1) });
+  const bus = new Bus({ node: "payload", clock, queueCapacity: 100_000 });
+  const dbPath = join(mkdtempSync(join(tmpdir(), "umbra-ttc-commits-")), "ttc.db");
+  const db = openTtcDatabase(dbPath);
+  db.pragma("wal_autocheckpoint = 0"); // the WAL keeps every commit, to be counted
+  const verifications: Payload["verifications"] = [];
+  bus.subscribe(umbra.ttc.v1.Verification, (v) => void verifications.push(v));
+  const counter = new CounterService({ bus, clock });
+  await counter.start();
+  const history = new CommandHistory(db);
+  const ttc = new TtcService({ bus, clock }, { keys: keyStore(), history, schedule: new ScheduleStore(db), security: new SecurityState(db) });
+  await ttc.start();
+  const settle = async () => {
+    for (let i = 0; i < 3; i++) {
+      await bus.idle();
+      await ttc.drain();
+    }
+    await bus.idle();
+  };
+  await settle();
+  const p: Payload = {
+    bus,
+    clock,
+    db,
+    dbPath,
+    ttc,
+    counter,
+    history,
+    verifications,
+    ground: new TcBuilder({ keys: groundKeys(), spi: 1 }),
+    settle,
+    async close() {
+      await ttc.stop();
+      await counter.stop();
+      bus.close();
+      db.close();
+    },
+  };
+  open.push(p);
+  return p;
+}
+
+const add = (p: Payload, amount = 1n) => p.ground.perform(COUNTER, "add", umbra.examples.v1.CounterAdd, { amount });
+const latest = (p: Payload) => p.history.get(p.history.list({ limit: 1 })[0]!.id)!;
+
+describe("TTC: commits per telecommand", () => {
+  it("an ordinary (8,1) costs two commits: one up to its start stage, one for its completion", async () => {
+    const p = await payload();
+    p.bus.publish(umbra.ttc.v1.TcUplink, { packet: add(p), link: "test" });
+    await p.settle();
+
+    const before = walCommits(p.dbPath);
+    const packet = add(p);
+    p.ttc.uplink(packet, "test");
+    // One commit: anti-replay number, the command and its key, its resolution, acceptance and start.
+    expect(walCommits(p.dbPath) - before).toBe(1);
+    const accepted = latest(p);
+    expect(accepted.resolution).toMatchObject({ targetService: "counter", command: "add" });
+    expect(accepted.stages.map((s) => s.stage)).toEqual(["acceptance", "start"]);
+    expect(p.db.prepare("SELECT highest FROM security_replay WHERE spi = 1").pluck().get()).toBe(p.ground.securitySequence - 1);
+    expect(p.counter.value).toBe(1);
+
+    await p.settle();
+    expect(walCommits(p.dbPath) - before).toBe(2);
+    expect(latest(p).stages.map((s) => `${s.stage}:${s.success}`)).toEqual(["acceptance:true", "start:true", "completion:true"]);
+    expect(p.counter.value).toBe(2);
+
+    // A burst, as the gateway sends them: still two each.
+    const burst = walCommits(p.dbPath);
+    for (let i = 0; i < 50; i++) p.bus.publish(umbra.ttc.v1.TcUplink, { packet: add(p), link: "test" });
+    await p.settle();
+    expect(walCommits(p.dbPath) - burst).toBe(100);
+    expect(p.counter.value).toBe(52);
+    expect(p.verifications.filter((v) => v.stage === VerificationStage.VERIFICATION_STAGE_COMPLETION && v.success)).toHaveLength(52);
+  });
+
+  it("a refused TC costs one commit, and its (1,2) is on disk and reported", async () => {
+    const p = await payload();
+    const rogue = new TcBuilder({ keys: new KeyStore([{ spi: 9, algorithm: "hmac-sha256", state: "active", key: ROGUE }]), spi: 9 });
+    const call = encodeFunctionCall({ name: "add", args: codecFor(umbra.examples.v1.CounterAdd).encode({ amount: 1n }) });
+    const first = p.ground.tc(COUNTER, 8, 1, call, Ack.ALL, 77);
+    p.ttc.uplink(first, "test");
+    await p.settle();
+    const cases: [string, Uint8Array, number][] = [
+      ["bad MAC / unknown SPI", rogue.perform(COUNTER, "add", umbra.examples.v1.CounterAdd, { amount: 1n }), FailureCode.FAILURE_AUTHENTICATION],
+      ["replay", first, FailureCode.FAILURE_AUTHENTICATION],
+      ["duplicate", p.ground.tc(COUNTER, 8, 1, call, Ack.ALL, 77), FailureCode.FAILURE_DUPLICATE],
+      ["unknown function", p.ground.perform(COUNTER, "divide", umbra.examples.v1.CounterAdd, { amount: 1n }), FailureCode.FAILURE_BAD_ARGUMENT],
+      ["argument out of range", add(p, 0n), FailureCode.FAILURE_BAD_ARGUMENT],
+    ];
+    for (const [name, packet, code] of cases) {
+      const before = walCommits(p.dbPath);
+      const reported = p.verifications.length;
+      p.ttc.uplink(packet, "test");
+      expect(walCommits(p.dbPath) - before, name).toBe(1);
+      const c = latest(p);
+      expect(c.stages, name).toMatchObject([{ stage: "acceptance", success: false, code }]);
+      await p.settle();
+      expect(p.verifications.slice(reported), name).toMatchObject([{ commandId: BigInt(c.id), success: false, code }]);
+      expect(walCommits(p.dbPath) - before, name).toBe(1);
+    }
+    expect(p.counter.value).toBe(1);
+  });
+});
+
+describe("TTC: every stage is on disk before it is reported", () => {
+  it("seen from a second connection, at the publish and in a bus subscriber", async () => {
+    const p = await payload();
+    const reader = new Database(p.dbPath, { readonly: true });
+    const stagesOnDisk = reader.prepare("SELECT stage FROM command_stage WHERE command_id = ? ORDER BY id").pluck();
+    const lastCommand = reader.prepare("SELECT max(id) FROM command").pluck();
+    const problems: string[] = [];
+    let checks = 0;
+    const expectOnDisk = (where: string, commandId: number, stage: string, published: number) => {
+      checks++;
+      const onDisk = (stagesOnDisk.all(commandId) as string[]).filter((s) => s === stage).length;
+      if (onDisk < published) problems.push(`${where}: command ${commandId} ${stage} reported ${published}, on disk ${onDisk}`);
+    };
+
+    // At the very moment the TTC publishes: a Verification's stage, a (1,x) TM's stage, the command request's start.
+    const said = new Map<string, number>();
+    const order: string[] = [];
+    const bus = p.bus as unknown as Record<string, (...args: unknown[]) => unknown>;
+    const publish = bus["publish"]!.bind(p.bus);
+    const request = bus["request"]!.bind(p.bus);
+    let lastVerification = "";
+    bus["publish"] = (type, value, options) => {
+      if (type === umbra.ttc.v1.Verification) {
+        const v = value as MessageOf<typeof umbra.ttc.v1.Verification>;
+        const id = Number(v.commandId);
+        const key = `${id}/${STAGE[v.stage]}`;
+        said.set(key, (said.get(key) ?? 0) + 1);
+        if (id > 0) expectOnDisk("publish", id, STAGE[v.stage]!, said.get(key)!);
+        lastVerification = `${id}/${STAGE[v.stage]}`;
+        order.push(`V ${STAGE[v.stage]}`);
+      }
+      if (type === umbra.ttc.v1.TmDownlink && (value as { service: number }).service === 1) {
+        // Its Verification went just before it, and was checked then.
+        const subtype = (value as { subtype: number }).subtype;
+        order.push(`TM 1,${subtype}`);
+        const [id, stage] = lastVerification.split("/");
+        if (Number(id) > 0) expectOnDisk("TM", Number(id), stage!, 1);
+      }
+      return publish(type, value, options);
+    };
+    bus["request"] = (type, value, reply, options) => {
+      if ((options as { target?: string } | undefined)?.target === "counter") {
+        const id = lastCommand.get() as number;
+        order.push("request");
+        expectOnDisk("request", id, "acceptance", 1);
+        expectOnDisk("request", id, "start", 1);
+      }
+      return request(type, value, reply, options);
+    };
+    // And where a ground tool would read it: in a subscriber.
+    p.bus.subscribe(umbra.ttc.v1.Verification, (v) => {
+      if (v.commandId > 0n) expectOnDisk("subscriber", Number(v.commandId), STAGE[v.stage]!, 1);
+    });
+
+    const rogue = new TcBuilder({ keys: new KeyStore([{ spi: 9, algorithm: "hmac-sha256", state: "active", key: ROGUE }]), spi: 9 });
+    p.bus.publish(umbra.ttc.v1.TcUplink, { packet: add(p), link: "test" });
+    await p.settle();
+    expect(order).toEqual(["V acceptance", "TM 1,1", "V start", "TM 1,3", "request", "V completion", "TM 1,7"]);
+    for (let i = 0; i < 20; i++) {
+      p.bus.publish(umbra.ttc.v1.TcUplink, { packet: add(p), link: "test" });
+      if (i % 5 === 0) p.bus.publish(umbra.ttc.v1.TcUplink, { packet: add(p, 0n), link: "test" });
+      if (i % 7 === 0) p.bus.publish(umbra.ttc.v1.TcUplink, { packet: rogue.areYouAlive(COUNTER), link: "test" });
+    }
+    await p.settle();
+    reader.close();
+    expect(problems).toEqual([]);
+    expect(p.counter.value).toBe(21);
+    expect(checks).toBeGreaterThan(21 * 5 + 4 * 2 + 3 * 2);
+  });
+});
+
+describe("TTC: a crash between the commit and the publish", () => {
+  const fixture = fileURLToPath(new URL("./fixtures/accept-crash.mjs", import.meta.url));
+  // The fixture runs the compiled TTC: dist must not be older than src.
+  beforeAll(() => ensureDistCurrent([".", "store"]), 120_000);
+  const stacks: Stack[] = [];
+  afterEach(async () => {
+    for (const s of stacks.splice(0)) await s.stop();
+  });
+
+  it.each([
+    ["verification", "committed, nothing said yet"],
+    ["request", "acceptance and start said, the work not yet sent"],
+  ])("killed at the %s (%s): nothing acknowledged is lost, nothing runs again", async (killAt) => {
+    const dbPath = join(mkdtempSync(join(tmpdir(), "umbra-ttc-crash-")), "ttc.db");
+    const commands = 5;
+    const lines = await runAndKill(fixture, [dbPath, killAt, String(commands)], 20_000, "ready\n");
+    const sent = lines.filter((l) => l.startsWith("sent ")).map((l) => Buffer.from(l.split(" ")[2]!, "hex"));
+    const acked = lines.filter((l) => l.startsWith("ack ")).map((l) => Number(l.split(" ")[1]));
+    const counts = lines.filter((l) => l.startsWith("count ")).map((l) => Number(l.split(" ")[1]));
+    expect(sent).toHaveLength(commands);
+    expect(counts).toEqual([1, 2, 3, 4]); // the last command never ran
+    expect(acked).toHaveLength(killAt === "request" ? commands : commands - 1);
+
+    // On disk after the kill: every acknowledged command, and the last one (committed) with its acceptance and start.
+    const db = openTtcDatabase(dbPath);
+    const history = new CommandHistory(db);
+    const all = history.list({ limit: 100 }).reverse();
+    expect(all).toHaveLength(commands);
+    for (const id of acked) expect(history.get(id)?.stages[0]).toMatchObject({ stage: "acceptance", success: true });
+    const victim = history.get(all.at(-1)!.id)!;
+    expect(victim.outcome).toBe("open");
+    expect(victim.stages.map((s) => s.stage)).toEqual(["acceptance", "start"]);
+    const highest = db.prepare("SELECT highest FROM security_replay WHERE spi = 1").pluck().get();
+    expect(highest).toBe(commands); // the ground's security sequence numbers are 1..commands
+    expect(history.isDuplicate(victim.sourceId, victim.apid, victim.sequenceCount)).toBe(true);
+    db.close();
+
+    // The payload comes back on the same database: the open command is closed as interrupted, and reported.
+    const s = await startStack({ dbPath, securitySequence: 1000 });
+    stacks.push(s);
+    expect(s.counter.value).toBe(0);
+    expect(s.verifications.filter((v) => Number(v.commandId) === victim.id)).toMatchObject([
+      { stage: VerificationStage.VERIFICATION_STAGE_COMPLETION, success: false, detail: "interrupted by a reset" },
+    ]);
+    // The ground sends the same packets again: each is a replay, refused, and nothing runs.
+    const before = s.verifications.length;
+    await s.send(...sent);
+    expect(s.verifications.slice(before).map((v) => [v.success, v.code])).toEqual(sent.map(() => [false, FailureCode.FAILURE_AUTHENTICATION]));
+    expect(s.security.slice(-commands).map((e) => e.reason)).toEqual(sent.map(() => "replay"));
+    expect(s.counter.value).toBe(0);
+    // Signed again (a new anti-replay number) but the same command: its key is claimed, so it is a duplicate.
+    const call = encodeFunctionCall({ name: "add", args: codecFor(umbra.examples.v1.CounterAdd).encode({ amount: 3n }) });
+    await s.send(s.ground.tc(COUNTER, 8, 1, call, Ack.ALL, victim.sequenceCount));
+    expect(s.verifications.at(-1)).toMatchObject({ success: false, code: FailureCode.FAILURE_DUPLICATE });
+    expect(s.counter.value).toBe(0);
+    // A new command goes through as usual.
+    await s.send(s.ground.tc(COUNTER, 8, 1, call, Ack.ALL, victim.sequenceCount + 1));
+    expect(s.counter.value).toBe(3);
+  }, 60_000);
+});
