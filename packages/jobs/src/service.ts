@@ -46,7 +46,7 @@ export const jobsSpec = defineService({
     expired: { type: "int", description: "Jobs expired (all time)" },
     failed: { type: "int", description: "Jobs failed (all time)" },
     socPct: { type: "float", unit: "%", description: "Battery state of charge as the runner last read it" },
-    forecastMinSocPct: { type: "float", unit: "%", description: "Lowest SoC predicted through the end of the next eclipse with the planned load", limits: { low: 35 }, critical: { low: 30 } },
+    forecastMinSocPct: { type: "float", unit: "%", description: "Lowest SoC predicted through the end of the next eclipse with the planned load", warning: { low: 35 }, critical: { low: 30 } },
     headroomJ: { type: "float", unit: "J", description: "Job energy the forecast still allows before the end of the next eclipse" },
     jobLoadW: { type: "float", unit: "W", description: "Planned average job power" },
     baseLoadW: { type: "float", unit: "W", description: "Learned bus load without jobs" },
