@@ -100,7 +100,9 @@
 //
 // Validation: test/xtce.test.ts validates every export against
 // schema/xtce-1.2-subset.xsd (see its header for what it is).
-import { messageDescriptor, umbra, type MessageOf } from "@umbra/proto";
+import { umbra, type MessageOf } from "@umbra/proto";
+import { umbraProtoTypes } from "./dictionary/descriptor.js";
+import { ProtoTypes, type DescriptorNode } from "./dictionary/proto-types.js";
 
 export const XTCE_NAMESPACE = "http://www.omg.org/spec/XTCE/20180204";
 
@@ -153,80 +155,51 @@ function isPbEnum(x: unknown): x is PbEnum {
   return typeof x === "object" && x !== null && !Array.isArray((x as PbEnum).values) && typeof (x as PbEnum).values === "object" && (x as PbEnum).values !== null && typeof (x as PbEnum).fullName === "string";
 }
 
-interface DescriptorNode {
-  nested?: Record<string, DescriptorNode>;
-  fields?: Record<string, { type: string; id: number; rule?: string; keyType?: string }>;
-  values?: Record<string, number>;
-}
-
 /**
- * A reflection root over a protobufjs JSON descriptor (what `pbjs --target
- * json` writes), resolving type names by protobuf's scoping rules. Enough
- * for the exporter; no encoding or decoding.
+ * A reflection root over the message schemas (`ProtoTypes`, the resolver the
+ * dictionary's JSON Schemas use), in the protobufjs shape the exporter reads.
+ * Enough for the exporter; no encoding or decoding.
  */
 export class DescriptorReflection implements ReflectionRoot {
-  private readonly nodes = new Map<string, DescriptorNode>();
+  private readonly types: ProtoTypes;
   private readonly built = new Map<string, PbType | PbEnum>();
 
-  constructor(descriptor: DescriptorNode) {
-    const walk = (node: DescriptorNode, prefix: string, depth: number): void => {
-      if (depth > 64) return;
-      for (const [name, child] of Object.entries(node.nested ?? {})) {
-        const full = prefix ? `${prefix}.${name}` : name;
-        this.nodes.set(full, child);
-        walk(child, full, depth + 1);
-      }
-    };
-    walk(descriptor, "", 0);
+  /** From a protobufjs JSON descriptor (what `pbjs --target json` writes), or from schemas already resolved. */
+  constructor(source: DescriptorNode | ProtoTypes) {
+    this.types = source instanceof ProtoTypes ? source : new ProtoTypes(source);
   }
 
   lookup(path: string): PbType | PbEnum | null {
     const full = path.startsWith(".") ? path.slice(1) : path;
     const cached = this.built.get(full);
     if (cached) return cached;
-    const node = this.nodes.get(full);
-    if (!node) return null;
     const short = full.slice(full.lastIndexOf(".") + 1);
-    if (node.fields) {
+    const message = this.types.message(full);
+    if (message) {
       const type: PbType = { fullName: `.${full}`, name: short, fieldsArray: [] };
       this.built.set(full, type);
-      for (const [name, f] of Object.entries(node.fields)) {
-        const resolved = SCALAR_TYPES.has(f.type) ? null : this.resolveIn(full, f.type);
-        type.fieldsArray.push({ name, type: f.type, id: f.id, repeated: f.rule === "repeated", map: f.keyType !== undefined, ...(f.keyType === undefined ? {} : { keyType: f.keyType }), resolvedType: resolved });
+      for (const f of message.fields.values()) {
+        const resolvedType = f.kind === "scalar" ? null : this.lookup(f.type);
+        type.fieldsArray.push({ name: f.name, type: f.declaredType, id: f.id, repeated: f.repeated, map: f.keyType !== undefined, ...(f.keyType === undefined ? {} : { keyType: f.keyType }), resolvedType });
       }
       return type;
     }
-    if (node.values) {
-      const e: PbEnum = { fullName: `.${full}`, name: short, values: { ...node.values } };
-      this.built.set(full, e);
-      return e;
-    }
-    return null;
-  }
-
-  /** Resolves a type reference written inside `scope` (a message's full name): innermost scope first. */
-  private resolveIn(scope: string, ref: string): PbType | PbEnum | null {
-    if (ref.startsWith(".")) return this.lookup(ref);
-    const first = ref.split(".")[0]!;
-    const parts = scope.split(".");
-    for (let i = parts.length; i >= 0; i--) {
-      const prefix = parts.slice(0, i).join(".");
-      const head = prefix ? `${prefix}.${first}` : first;
-      if (this.nodes.has(head)) return this.lookup(prefix ? `${prefix}.${ref}` : ref);
-    }
-    return null;
+    const e = this.types.enum(full);
+    if (!e) return null;
+    const found: PbEnum = { fullName: `.${full}`, name: short, values: Object.fromEntries(e.values) };
+    this.built.set(full, found);
+    return found;
   }
 }
 
 let defaultRoot: ReflectionRoot | undefined;
 
-/** The reflection of every message @umbra/proto was generated from (its JSON descriptor). */
+/** The reflection of every message @umbra/proto was generated from. */
 export function umbraReflection(): ReflectionRoot {
-  defaultRoot ??= new DescriptorReflection(messageDescriptor as DescriptorNode);
+  defaultRoot ??= new DescriptorReflection(umbraProtoTypes());
   return defaultRoot;
 }
 
-const SCALAR_TYPES = new Set(["double", "float", "int32", "int64", "uint32", "uint64", "sint32", "sint64", "fixed32", "fixed64", "sfixed32", "sfixed64", "bool", "string", "bytes"]);
 
 interface IntInfo {
   bits: 32 | 64;

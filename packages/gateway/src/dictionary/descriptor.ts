@@ -1,11 +1,15 @@
-// The reflection the gateway builds argument schemas from: @umbra/proto's
-// JSON descriptor of every message.
+// The reflection the gateway builds argument schemas and the XTCE export
+// from: @umbra/proto's JSON descriptor of every message, walked once.
 import { messageDescriptor } from "@umbra/proto";
 import { ProtoTypes, type DescriptorNode } from "./proto-types.js";
 
-let loaded: Promise<ProtoTypes> | undefined;
+let types: ProtoTypes | undefined;
+
+export function umbraProtoTypes(): ProtoTypes {
+  types ??= new ProtoTypes(messageDescriptor as DescriptorNode);
+  return types;
+}
 
 export function loadProtoTypes(): Promise<ProtoTypes> {
-  loaded ??= Promise.resolve(new ProtoTypes(messageDescriptor as DescriptorNode));
-  return loaded;
+  return Promise.resolve(umbraProtoTypes());
 }

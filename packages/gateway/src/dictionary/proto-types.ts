@@ -38,8 +38,12 @@ export type FieldKind = "scalar" | "enum" | "message";
 
 export interface FieldInfo {
   name: string;
+  /** Field number. */
+  id: number;
   /** Scalar type name, or the full name of the enum or message. */
   type: string;
+  /** The type as the .proto wrote it (a relative name stays relative). */
+  declaredType: string;
   kind: FieldKind;
   repeated: boolean;
   /** For a map field: the key's scalar type. */
@@ -95,7 +99,7 @@ export class ProtoTypes {
           type = resolved ?? type;
           kind = resolved && this.enums.has(resolved) ? "enum" : "message";
         }
-        const info: FieldInfo = { name, type, kind, repeated: f.rule === "repeated" };
+        const info: FieldInfo = { name, id: f.id, type, declaredType: f.type, kind, repeated: f.rule === "repeated" };
         if (f.keyType) info.keyType = f.keyType;
         const oneof = oneofOf.get(name);
         if (oneof) info.oneof = oneof;
