@@ -1,0 +1,2 @@
+// The supervisor: process supervision, health, safe mode, watchdog, boot record, configuration.
+export {};
