@@ -50,10 +50,16 @@ export interface BusOptions {
   /** This node's name: letters, digits and _ . : - (at most 64). */
   node: string;
   clock: Clock;
+  /**
+   * Clock for request/reply timeouts only; default `clock`. A slow reply is a
+   * wall-time matter: a process following simulated time (a ToneClock at 60x)
+   * gives this a RealClock so a 2 s timeout is not 33 ms of wall time.
+   */
+  timeoutClock?: Clock;
   logger?: Logger;
   /** Per-subscriber queue capacity (messages). */
   queueCapacity?: number;
-  /** Default request timeout. */
+  /** Default request timeout (ms of timeoutClock). */
   requestTimeoutMs?: number;
   /** Largest envelope this node sends or accepts. */
   maxFrameBytes?: number;
@@ -191,6 +197,8 @@ const subscriptionsCodec = codecFor(umbra.bus.v1.Subscriptions);
 export class Bus implements LinkEvents {
   readonly node: string;
   readonly clock: Clock;
+  /** Where request timeouts run (BusOptions.timeoutClock). */
+  readonly timeoutClock: Clock;
   readonly maxFrameBytes: number;
   private readonly logger: Logger;
   private readonly queueCapacity: number;
@@ -227,6 +235,7 @@ export class Bus implements LinkEvents {
     }
     this.node = options.node;
     this.clock = options.clock;
+    this.timeoutClock = options.timeoutClock ?? options.clock;
     this.logger = (options.logger ?? silentLogger()).child({ bus: options.node });
     this.queueCapacity = options.queueCapacity ?? 1024;
     this.requestTimeoutMs = options.requestTimeoutMs ?? 2000;
@@ -295,7 +304,7 @@ export class Bus implements LinkEvents {
     env.correlationId = correlationId;
     env.replyTo = this.node;
     return new Promise<MessageOf<R>>((resolve, reject) => {
-      const timer = this.clock.setTimeout(() => {
+      const timer = this.timeoutClock.setTimeout(() => {
         if (this.pending.delete(correlationId)) {
           this.counters.requestsTimedOut++;
           reject(new BusTimeoutError(codec.typeName, target, timeoutMs));

@@ -29,12 +29,26 @@ export type CommandResult = MessageOf<typeof umbra.core.v1.CommandResult>;
 
 export interface ServiceContext {
   bus: Bus;
+  /** Mission time: what the service's logic, timers and time stamps read. */
   clock: Clock;
+  /**
+   * Process liveness: the heartbeat timer and the heartbeat's uptime run on
+   * it. Default `clock`. A process that follows simulated time (a ToneClock)
+   * passes a RealClock here, since a hung process is a wall-time matter and
+   * heartbeats must keep coming when simulated time pauses.
+   */
+  livenessClock?: Clock;
   logger?: Logger;
-  /** Heartbeat period in mission-time ms (default 1000). */
+  /** Heartbeat period in ms of livenessClock (default 1000). */
   heartbeatIntervalMs?: number;
   /** Parameter values overriding the declared defaults (validated). */
   parameters?: Record<string, unknown>;
+  /**
+   * This instance's CCSDS APID, overriding `spec.apid` everywhere (its
+   * declaration in particular): 0..2046, like the spec's. For a second
+   * instance of a service, or a supervisor that assigns APIDs.
+   */
+  apid?: number;
 }
 
 /** Thrown by a command handler to reject a command for a stated reason. */
@@ -72,6 +86,8 @@ export abstract class Service<S extends ServiceSpec> {
   readonly parameters: ParameterStore<S["parameters"]>;
   protected readonly bus: Bus;
   protected readonly clock: Clock;
+  /** Where the heartbeat runs (ServiceContext.livenessClock). */
+  protected readonly livenessClock: Clock;
   protected readonly log: Logger;
   private currentState: ServiceState = ServiceState.SERVICE_STATE_CREATED;
   private readonly heartbeatIntervalMs: number;
@@ -81,9 +97,18 @@ export abstract class Service<S extends ServiceSpec> {
   private readonly subscriptions: Subscription[] = [];
 
   constructor(spec: S, context: ServiceContext) {
+    if (context.apid !== undefined) {
+      const apid: unknown = context.apid;
+      if (typeof apid !== "number" || !Number.isInteger(apid) || apid < 0 || apid > 2046) {
+        throw new RangeError(`${spec.name}: apid ${String(apid)} is not an integer in 0..2046 (2047 is the idle APID)`);
+      }
+      // A copy with the instance's APID, so everything that reads spec.apid agrees.
+      spec = { ...spec, apid };
+    }
     this.spec = spec;
     this.bus = context.bus;
     this.clock = context.clock;
+    this.livenessClock = context.livenessClock ?? context.clock;
     this.log = (context.logger ?? silentLogger()).child({ service: spec.name });
     this.heartbeatIntervalMs = context.heartbeatIntervalMs ?? 1000;
     if (!(this.heartbeatIntervalMs > 0)) throw new RangeError(`heartbeatIntervalMs must be positive, got ${this.heartbeatIntervalMs}`);
@@ -92,6 +117,11 @@ export abstract class Service<S extends ServiceSpec> {
 
   get name(): string {
     return this.spec.name;
+  }
+
+  /** This instance's APID (ServiceContext.apid, else the spec's). */
+  get apid(): number {
+    return this.spec.apid;
   }
 
   get state(): ServiceState {
@@ -131,14 +161,14 @@ export abstract class Service<S extends ServiceSpec> {
     if (this.currentState === ServiceState.SERVICE_STATE_CREATED) await this.init();
     this.expectState(ServiceState.SERVICE_STATE_INITIALIZED, "start");
     this.registerBusHandlers();
-    this.startedAtMs = this.clock.monotonicMs();
+    this.startedAtMs = this.livenessClock.monotonicMs();
     try {
       await this.onStart();
     } catch (err) {
       this.fail(err, "start");
     }
     this.currentState = ServiceState.SERVICE_STATE_RUNNING;
-    this.heartbeatTimer = this.clock.setInterval(() => this.heartbeat(), this.heartbeatIntervalMs);
+    this.heartbeatTimer = this.livenessClock.setInterval(() => this.heartbeat(), this.heartbeatIntervalMs);
     this.bus.publish(umbra.core.v1.ServiceDeclaration, declarationMessage(this.spec), { priority: Priority.PRIORITY_COMMAND });
     this.heartbeat();
     this.log.info({ apid: this.spec.apid }, "service started");
@@ -261,7 +291,7 @@ export abstract class Service<S extends ServiceSpec> {
         service: this.name,
         state: this.currentState,
         counter: this.heartbeatCounter,
-        uptimeMs: BigInt(Math.max(0, Math.floor(this.clock.monotonicMs() - this.startedAtMs))),
+        uptimeMs: BigInt(Math.max(0, Math.floor(this.livenessClock.monotonicMs() - this.startedAtMs))),
         pid: process.pid,
         node: this.bus.node,
         host: HOST,
@@ -386,6 +416,9 @@ export abstract class Service<S extends ServiceSpec> {
       } catch (err) {
         this.log.error({ err }, "parameter change hook failed");
       }
+      // Broadcast what changed, so a supervisor can persist it across restarts
+      // whoever asked. The requester's answer is the reply below.
+      this.bus.publish(umbra.core.v1.ParameterReport, this.parameterReport(outcome.changed), { priority: Priority.PRIORITY_COMMAND });
     }
     return this.parameterReport(Object.keys(updates));
   }

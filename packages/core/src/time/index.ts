@@ -18,3 +18,5 @@ export type { SimClockOptions } from './sim-clock.js';
 export { DEFAULT_SIM_START_UTC_MS, SimClock } from './sim-clock.js';
 export type { HeapTimer } from './timer-heap.js';
 export { TimerHeap } from './timer-heap.js';
+export type { TimeToneLike, ToneClockCounters, ToneClockOptions } from './tone-clock.js';
+export { MAX_TONE_TAI_NS, MIN_TONE_TAI_NS, ToneClock } from './tone-clock.js';
