@@ -99,7 +99,7 @@ function oneOf<T extends string>(values: readonly T[]) {
 
 function checkText(v: unknown, what: string, maxBytes: number): { ok: true; value: string } | { ok: false; message: string } {
   if (typeof v !== "string" || v.length === 0) return { ok: false, message: `expected ${what}, got ${show(v)}` };
-  if (v.includes("\0")) return { ok: false, message: `${what.replace(/^an? /, "")} must not contain a NUL byte` };
+  if (v.includes("\0")) return { ok: false, message: "must not contain a NUL byte" };
   if (Buffer.byteLength(v) > maxBytes) return { ok: false, message: `expected ${what} of at most ${maxBytes} bytes, got ${Buffer.byteLength(v)} bytes` };
   return { ok: true, value: v };
 }
