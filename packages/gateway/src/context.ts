@@ -25,6 +25,8 @@ export interface GatewayConfig {
 export interface GatewayContext {
   bus: Bus;
   clock: Clock;
+  /** Mission time, for telemetry and event ranges (the HIL's simulated time on a bench); the gateway's own timing stays on `clock`. */
+  missionClock: Clock;
   log: Logger;
   keys: KeyStore;
   config: GatewayConfig;

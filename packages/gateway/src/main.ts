@@ -2,15 +2,23 @@
 // umbra-gateway: the gateway as its own process, joined to the payload's bus
 // hub over a socket (unix:/path or tcp:host:port). `umbra start` runs the same
 // gateway in-process instead.
+import { mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { hostname } from "node:os";
+import { dirname } from "node:path";
 import { parseArgs } from "node:util";
 import { loadKeyFile } from "@umbra/ccsds";
-import { Bus, BusClient, RealClock, createLogger, parseEndpoint } from "@umbra/core";
+import { Bus, BusClient, BusClosedError, Priority, RealClock, createLogger, parseEndpoint, ToneClock, type Clock, type TimerHandle } from "@umbra/core";
+import { umbra } from "@umbra/proto";
 import { startGateway, type GatewayOptions } from "./server.js";
 
 const USAGE = `usage: umbra-gateway [<bus endpoint>] --data <dir> --keys <key file> --spi <n>
   [--host 127.0.0.1] [--port 8080] [--source-id 33] [--admin-token-file <file>]
   [--raw-tcp <port>] [--raw-udp <port>] [--udp-tm-to <host:port>]
   [--command-rate <per minute>] [--command-timeout-ms <ms>] [--max-body-bytes <n>] [--ws-buffer-bytes <n>]
+  [--port-fallback] [--status-file <file>] [--clock real|tone]
+--port-fallback: if the port is in use, listen on any free port instead of failing.
+--clock tone: mission time (telemetry and event ranges) follows the HIL's time tones; the gateway's own timing stays on the wall clock.
+--status-file: where to write {"url", "rawLink", "adminTokenFile", "pid"} once listening (for the launcher).
 The bus endpoint (unix:<path> or tcp:<host>:<port>) may also come from UMBRA_BUS.`;
 
 class UsageError extends Error {}
@@ -42,6 +50,9 @@ async function main(): Promise<void> {
         "command-timeout-ms": { type: "string" },
         "max-body-bytes": { type: "string" },
         "ws-buffer-bytes": { type: "string" },
+        "port-fallback": { type: "boolean" },
+        "status-file": { type: "string" },
+        clock: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     }));
@@ -60,6 +71,8 @@ async function main(): Promise<void> {
   const spi = integer("spi", str("spi"));
   if (spi === undefined) throw new UsageError("--spi is required");
   const endpoint = parseEndpoint(target);
+  const clockKind = str("clock") ?? "real";
+  if (clockKind !== "real" && clockKind !== "tone") throw new UsageError(`--clock must be real or tone, got ${JSON.stringify(clockKind)}`);
 
   const logger = createLogger({ name: "gateway" });
   const clock = new RealClock();
@@ -72,6 +85,12 @@ async function main(): Promise<void> {
     .catch((err: unknown) => logger.warn({ err }, "bus hub not reachable yet; starting anyway (the client keeps reconnecting)"));
 
   const options: GatewayOptions = { bus, clock, logger, dataDir: str("data")!, keys, spi };
+  if (clockKind === "tone") {
+    const mission = new ToneClock({ logger });
+    mission.follow(bus);
+    if (!(await mission.waitForFirstTone(10_000))) logger.warn("no time tone within 10 s: telemetry ranges use the wall clock's time until one arrives");
+    options.missionClock = mission;
+  }
   const set = <K extends keyof GatewayOptions>(key: K, value: GatewayOptions[K] | undefined) => {
     if (value !== undefined) options[key] = value;
   };
@@ -91,10 +110,27 @@ async function main(): Promise<void> {
     if (rawUdp !== undefined) options.rawLink.udpPort = rawUdp;
     if (str("udp-tm-to") !== undefined) options.rawLink.udpTmTo = str("udp-tm-to")!;
   }
-  const gateway = await startGateway(options);
+  let gateway;
+  try {
+    gateway = await startGateway(options);
+  } catch (err) {
+    if (!values["port-fallback"] || (err as NodeJS.ErrnoException | undefined)?.code !== "EADDRINUSE") throw err;
+    logger.warn({ port: options.port }, `port ${options.port ?? 8080} is in use; listening on a free port instead`);
+    gateway = await startGateway({ ...options, port: 0 });
+  }
   console.log(`gateway listening on ${gateway.url}`);
+  const statusFile = str("status-file");
+  if (statusFile) {
+    mkdirSync(dirname(statusFile), { recursive: true });
+    const tmp = `${statusFile}.${process.pid}.tmp`;
+    writeFileSync(tmp, JSON.stringify({ url: gateway.url, rawLink: gateway.rawLink ?? null, adminTokenFile: options.adminTokenFile ?? null, pid: process.pid }) + "\n");
+    renameSync(tmp, statusFile); // whole or absent: a reader never sees half a file
+  }
+  // Liveness for the supervisor: the gateway is not a Service, so it sends its own heartbeats.
+  const heartbeats = startHeartbeats(bus, "gateway", clock);
   const shutdown = async (signal: string) => {
     logger.info({ signal }, "shutting down");
+    heartbeats.cancel();
     await gateway.close();
     await client.close();
     bus.close();
@@ -102,6 +138,33 @@ async function main(): Promise<void> {
   };
   process.once("SIGINT", () => void shutdown("SIGINT"));
   process.once("SIGTERM", () => void shutdown("SIGTERM"));
+}
+
+/** A heartbeat a second on the wall clock, as every Service sends, so the supervisor sees the gateway alive (or hung). */
+function startHeartbeats(bus: Bus, service: string, clock: Clock): TimerHandle {
+  const startedMs = clock.monotonicMs();
+  let counter = 0n;
+  const beat = () => {
+    try {
+      bus.publish(
+        umbra.core.v1.Heartbeat,
+        {
+          service,
+          state: umbra.core.v1.ServiceState.SERVICE_STATE_RUNNING,
+          counter: ++counter,
+          uptimeMs: BigInt(Math.round(clock.monotonicMs() - startedMs)),
+          pid: process.pid,
+          node: bus.node,
+          host: hostname(),
+        },
+        { priority: Priority.PRIORITY_COMMAND },
+      );
+    } catch (err) {
+      if (!(err instanceof BusClosedError)) throw err;
+    }
+  };
+  beat();
+  return clock.setInterval(beat, 1000);
 }
 
 main().catch((err: unknown) => {

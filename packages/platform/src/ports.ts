@@ -63,7 +63,17 @@ export interface WatchdogStatus {
   timeoutS: number;
 }
 
+/** What the watchdog hardware says about the last reset, read once at boot. */
+export interface WatchdogBootStatus {
+  /** The hardware flags that the last reset came from the watchdog (Linux bootstatus WDIOF_CARDRESET); undefined when it cannot say. */
+  cardReset?: boolean;
+  /** Expirations the emulated hardware has counted since it powered on (HIL); undefined on a board. */
+  expirations?: number;
+}
+
 export interface WatchdogPort {
+  /** Why the last reset happened, as far as the watchdog hardware knows. Never rejects: unknown is an empty object. */
+  bootStatus(): Promise<WatchdogBootStatus>;
   /** Opens and starts the watchdog with the given timeout (seconds). */
   arm(timeoutS: number): Promise<void>;
   kick(): Promise<void>;

@@ -125,7 +125,7 @@ export function telemetryRoutes(app: FastifyInstance, ctx: GatewayContext): void
     },
     async (request) => {
       const { service, name } = request.params;
-      const { fromNs, toNs } = range(request.query, ctx.clock.nowTaiNs());
+      const { fromNs, toNs } = range(request.query, ctx.missionClock.nowTaiNs());
       const limit = limitOf(request.query.limit, 10_000, MAX_TELEMETRY_POINTS);
       const series = await askService(ctx, "ttc", umbra.ttc.v1.QueryTelemetry, { service, name, fromNs, toNs, limit }, umbra.ttc.v1.TelemetrySeries);
       if (series.error) throw badRequest(`ttc: ${series.error}`, "query_refused");
@@ -159,7 +159,7 @@ export function telemetryRoutes(app: FastifyInstance, ctx: GatewayContext): void
       },
     },
     async (request) => {
-      const { fromNs, toNs } = range(request.query, ctx.clock.nowTaiNs());
+      const { fromNs, toNs } = range(request.query, ctx.missionClock.nowTaiNs());
       const limit = limitOf(request.query.limit, 1_000, MAX_EVENTS);
       const list = await askService(
         ctx,

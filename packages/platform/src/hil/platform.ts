@@ -20,6 +20,7 @@ import {
   type PowerReadings,
   type ThermalZone,
   type ThermalZonesPort,
+  type WatchdogBootStatus,
   type WatchdogPort,
   type WatchdogStatus,
 } from "../ports.js";
@@ -232,7 +233,14 @@ class HilWatchdog implements WatchdogPort {
     private readonly bus: Bus,
     private readonly target: string,
     private readonly timeoutMs: number | undefined,
+    private readonly cache: HardwareStateCache,
   ) {}
+
+  /** The emulated hardware's expiration count (it survives the payload's resets, as the HIL keeps running). */
+  async bootStatus(): Promise<WatchdogBootStatus> {
+    const n = this.cache.peek()?.state.watchdog?.expirations;
+    return typeof n === "number" && Number.isInteger(n) && n >= 0 ? { expirations: n } : {};
+  }
 
   arm(timeoutS: number): Promise<void> {
     return this.serial(async () => {
@@ -338,7 +346,7 @@ export function createHilPlatform(options: HilPlatformOptions): HilPlatform {
     cpufreq: new HilCpuFreq(cache, bus, hilTarget, timeoutMs),
     power: new HilPower(cache),
     edac: new HilEdac(cache),
-    watchdog: new HilWatchdog(bus, hilTarget, timeoutMs),
+    watchdog: new HilWatchdog(bus, hilTarget, timeoutMs, cache),
     illumination: new HilIllumination(cache),
     activity: new HilActivity(bus),
     close: async () => cache.close(),

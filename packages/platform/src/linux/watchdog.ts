@@ -9,8 +9,8 @@
 // timeout that differs from it rather than pretend.
 import { constants } from "node:fs";
 import { join } from "node:path";
-import { PlatformError, type WatchdogPort, type WatchdogStatus } from "../ports.js";
-import { checkTimeoutS, parseFlag, parseWatchdogTimeout } from "../parse.js";
+import { PlatformError, type WatchdogBootStatus, type WatchdogPort, type WatchdogStatus } from "../ports.js";
+import { checkTimeoutS, parseCounter, parseFlag, parseWatchdogTimeout } from "../parse.js";
 import { describeFsError, exists, readParsed, type PlatformFileHandle } from "./fs.js";
 import { linuxContext, type LinuxContext, type LinuxRoots } from "./context.js";
 
@@ -28,6 +28,9 @@ export interface WatchdogOptions {
 
 /** Written to kick; anything but "V" (which would allow the magic close). */
 export const KICK_BYTE = 0x00;
+/** bootstatus flag: the last reboot was caused by the watchdog (linux/watchdog.h). */
+export const WDIOF_CARDRESET = 0x20n;
+
 /** Written just before close to stop the watchdog. */
 export const MAGIC_CLOSE_BYTE = 0x56; // "V"
 
@@ -55,6 +58,17 @@ export class LinuxWatchdog implements WatchdogPort {
     this.configuredTimeoutS = options.timeoutS;
     this.devicePath = join(this.ctx.devRoot, device);
     this.sysfsDir = join(this.ctx.sysRoot, "class", "watchdog", sysfsName);
+  }
+
+  /** sysfs `bootstatus`: bit WDIOF_CARDRESET (0x20) says the watchdog caused the last reboot. Missing or unreadable: unknown. */
+  async bootStatus(): Promise<WatchdogBootStatus> {
+    const path = join(this.sysfsDir, "bootstatus");
+    try {
+      const value = await readParsed(this.ctx.fs, "watchdog", path, parseCounter);
+      return { cardReset: (value & WDIOF_CARDRESET) !== 0n };
+    } catch {
+      return {};
+    }
   }
 
   /** The timeout the hardware runs with: sysfs `timeout`, else options.timeoutS. */

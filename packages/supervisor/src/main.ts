@@ -1,0 +1,168 @@
+#!/usr/bin/env node
+// umbra-supervisor: the payload's first process. It reads the payload
+// configuration, records the boot and why it happened, hosts the bus hub on a
+// Unix socket, starts every service in its own process, keeps them running,
+// and kicks the hardware watchdog while the system is healthy. It stays small:
+// the services do the work.
+//
+// Exit status: 0 after a clean stop (SIGTERM/SIGINT); RESET_EXIT_CODE after a
+// commanded reset (whatever started the supervisor, systemd on a board or the
+// launcher on a bench, starts it again); 2 for a bad command line or
+// configuration; 1 otherwise.
+import { mkdirSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { Bus, BusServer, RealClock, ToneClock, createLogger, formatEndpoint, parseEndpoint, type Clock } from "@umbra/core";
+import { createHilPlatform, createLinuxPlatform, type Platform } from "@umbra/platform";
+import { BootRecord } from "./boot-record.js";
+import { ConfigError, loadPayloadConfig } from "./config/load.js";
+import { SERVICE_NAMES, type ServiceName } from "./config/types.js";
+import { launchSpec } from "./launch-plan.js";
+import { NodeLauncher } from "./node-launcher.js";
+import { ProcessTable } from "./process-table.js";
+import { SupervisorService } from "./service.js";
+import { RESET_EXIT_CODE } from "./index.js";
+
+/** How long the supervisor waits for the HIL's first time tone before it gives up (wall ms). */
+const FIRST_TONE_WAIT_MS = 30_000;
+
+const USAGE = `usage: umbra-supervisor --config <file> [--root <dir>]
+  --config  the payload configuration (YAML), e.g. config/umbra.yaml
+  --root    where the services' compiled mains are (default: this installation)`;
+
+async function main(): Promise<number> {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({ options: { config: { type: "string" }, root: { type: "string" }, help: { type: "boolean", short: "h" } } }));
+  } catch (err) {
+    console.error(`${(err as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  if (values["help"]) {
+    console.log(USAGE);
+    return 0;
+  }
+  if (typeof values["config"] !== "string") {
+    console.error(`--config is required\n${USAGE}`);
+    return 2;
+  }
+  let config;
+  try {
+    config = await loadPayloadConfig(values["config"]);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      return 2;
+    }
+    throw err;
+  }
+  const root = typeof values["root"] === "string" ? resolve(values["root"]) : resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
+  const logger = createLogger({ name: "supervisor" });
+  mkdirSync(config.paths.data, { recursive: true });
+  mkdirSync(dirname(config.bus.socket), { recursive: true });
+
+  // Mission time: the HIL's tones on a bench, the real clock on a board. Health is judged on the wall clock.
+  const wall = new RealClock();
+  const tone = config.platform === "hil" ? new ToneClock({ logger }) : undefined;
+  const mission: Clock = tone ?? wall;
+  const hub = new Bus({ node: "supervisor", clock: mission, timeoutClock: wall, logger, queueCapacity: 8192 });
+  const servers = [await BusServer.listen(hub, parseEndpoint(`unix:${config.bus.socket}`))];
+  if (config.bus.tcp) servers.push(await BusServer.listen(hub, parseEndpoint(`tcp:${config.bus.tcp}`)));
+  logger.info({ endpoints: servers.map((s) => formatEndpoint(s.endpoint)), config: config.source, platform: config.platform }, "bus hub listening");
+
+  let platform: Platform;
+  if (tone) {
+    tone.follow(hub);
+    if (!(await tone.waitForFirstTone(FIRST_TONE_WAIT_MS))) logger.warn(`no time tone from the HIL within ${FIRST_TONE_WAIT_MS / 1000} s: mission time stands still until one arrives`);
+    // Freshness of the emulated hardware state on the wall clock: at high speed a few simulated seconds are milliseconds.
+    const hil = createHilPlatform({ bus: hub, clock: wall, staleAfterMs: 10_000 });
+    const deadline = wall.monotonicMs() + 10_000;
+    while (!hil.state.peek() && wall.monotonicMs() < deadline) await wall.sleep(50);
+    platform = hil;
+  } else {
+    platform = createLinuxPlatform({ clock: wall });
+  }
+
+  const record = new BootRecord(join(config.paths.data, "supervisor.db"));
+  const boot = record.begin(mission.nowTaiNs(), await platform.watchdog.bootStatus(), config.boot.loopThreshold);
+  logger.info({ boot: boot.boot, reason: boot.reason, mode: boot.mode, unstableBefore: boot.unstableBefore }, `boot ${boot.boot}: reset reason ${boot.reason}`);
+
+  const names = [...SERVICE_NAMES];
+  let service: SupervisorService | undefined;
+  const table = new ProcessTable(
+    names.map((n) => ({ name: n, ...pick(config.services[n]) })),
+    new NodeLauncher(root, (name) => launchSpec(config, name as ServiceName, record.parameters(name))),
+    wall,
+    {
+      started: (name, pid, restart) => logger.info({ service: name, pid }, `${name} ${restart ? "restarted" : "started"} (pid ${pid})`),
+      running: (name, pid) => {
+        logger.info({ service: name, pid }, `${name} running`);
+        service?.onServiceRunning(name, table.snapshot().find((s) => s.name === name)!.restarts > 0);
+      },
+      failed: (name, reason, delayMs, recent) => {
+        logger.warn({ service: name, reason, delayMs, recent }, `${name} ${reason}; restart in ${delayMs} ms`);
+        service?.onServiceFailed(name, reason, delayMs, recent);
+      },
+      gaveUp: (name, reason, recent) => {
+        logger.error({ service: name, reason, recent }, `${name} failed ${recent} times; left down`);
+        service?.onServiceGaveUp(name, reason, recent);
+      },
+      warn: (name, message) => logger.warn({ service: name }, `${name} ${message}`),
+    },
+  );
+
+  let finishing: Promise<number> | undefined;
+  const finish = (how: "clean" | "reset-command"): Promise<number> =>
+    (finishing ??= (async () => {
+      logger.info({ how }, how === "clean" ? "stopping the payload" : "resetting the payload by command");
+      await service?.stop().catch((err: unknown) => logger.error({ err }, "supervisor stop failed"));
+      table.close();
+      record.end(boot.boot, how, mission.nowTaiNs());
+      record.close();
+      await platform.close().catch(() => undefined);
+      for (const s of servers) await s.close().catch(() => undefined);
+      hub.close();
+      return how === "clean" ? 0 : RESET_EXIT_CODE;
+    })());
+
+  service = new SupervisorService(
+    { bus: hub, clock: mission, livenessClock: wall, logger, parameters: { statusPeriodMs: config.supervisor.statusIntervalS * 1000 } },
+    {
+      table,
+      record,
+      boot,
+      settings: {
+        services: names.map((n) => ({ name: n, enabled: config.services[n].enabled })),
+        safeKeep: config.safeMode.keep,
+        minBatterySocPct: config.safeMode.minBatterySocPct,
+        onThermalEmergency: config.safeMode.onThermalEmergency,
+        watchdog: config.watchdog,
+        stableAfterS: config.boot.stableAfterS,
+        ttcStartWaitMs: config.services.ttc.startTimeoutS * 1000,
+      },
+      watchdog: platform.watchdog,
+      power: platform.power,
+      onResetRequested: () => void finish("reset-command").then((code) => process.exit(code)),
+    },
+  );
+  await service.start();
+  logger.info({ mode: service.mode.mode }, "supervisor running");
+  return new Promise<number>((resolveExit) => {
+    const stop = () => void finish("clean").then(resolveExit);
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+  });
+}
+
+function pick(s: { heartbeatTimeoutS: number; startTimeoutS: number; stopTimeoutS: number; restart: { initialBackoffS: number; factor: number; maxBackoffS: number; maxFailures: number; windowS: number } }) {
+  return { heartbeatTimeoutS: s.heartbeatTimeoutS, startTimeoutS: s.startTimeoutS, stopTimeoutS: s.stopTimeoutS, restart: s.restart };
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(err instanceof Error ? (err.stack ?? err.message) : err);
+    process.exit(1);
+  },
+);
