@@ -33,7 +33,7 @@ import { umbra, type MessageOf } from "@umbra/proto";
 import type { Logger } from "pino";
 import type { Bus } from "../bus/bus.js";
 import type { Clock, TimerHandle } from "./clock.js";
-import { msToNs, nsToMs, taiNsToUtcMs, utcMsToTaiNs } from "./mission-time.js";
+import { formatTai, msToNs, nsToMs, taiNsToUtcMs, utcMsToTaiNs } from "./mission-time.js";
 import { SimClock } from "./sim-clock.js";
 
 /** The fields of a TimeTone a ToneClock reads (a decoded `umbra.core.v1.TimeTone`). */
@@ -49,7 +49,7 @@ export interface TimeToneLike {
 export interface ToneClockOptions {
   /** Mission time (TAI ns) read before the first tone; default the system clock's TAI at construction. */
   initialTaiNs?: bigint;
-  /** Told about ignored tones (first of a run of them, then every 1000th) and timer errors. */
+  /** Told about the first tone, ignored tones (the first of a run of them, then every 1000th) and timer errors. */
   logger?: Logger;
   /**
    * Called when a timer callback throws during an advance. The advance goes
@@ -201,7 +201,7 @@ export class ToneClock implements Clock {
       return this.idle();
     }
     if (this.#ignoredRun > 0) {
-      this.#logger?.info({ ignored: this.#ignoredRun, missionTimeNs: tone.missionTimeNs }, "time tones accepted again");
+      this.#logger?.info({ ignored: this.#ignoredRun, missionTime: formatTai(tone.missionTimeNs) }, "time tones accepted again");
       this.#ignoredRun = 0;
     }
     this.#counters.accepted++;
@@ -210,7 +210,10 @@ export class ToneClock implements Clock {
     this.#last = { missionTimeNs: tone.missionTimeNs, rate: tone.rate, sequence: tone.sequence };
     this.#targetMs = nsToMs(tone.missionTimeNs - this.#originNs!);
     this.#dirty = true;
-    if (first) for (const wake of this.#firstToneWaiters.splice(0)) wake();
+    if (first) {
+      this.#logger?.info({ missionTime: formatTai(tone.missionTimeNs), rate: tone.rate, sequence: tone.sequence }, "following time tones: mission time is the tones' from now on");
+      for (const wake of this.#firstToneWaiters.splice(0)) wake();
+    }
     return this.#pump();
   }
 
@@ -289,7 +292,7 @@ export class ToneClock implements Clock {
     this.#counters.ignored++;
     if (this.#ignoredRun++ % LOG_EVERY_IGNORED === 0) {
       this.#logger?.warn(
-        { missionTimeNs: tone.missionTimeNs, sequence: tone.sequence, newestNs: this.#last?.missionTimeNs, ignored: this.#counters.ignored },
+        { missionTimeNs: String(tone.missionTimeNs), sequence: tone.sequence, newestNs: this.#last && String(this.#last.missionTimeNs), ignored: this.#counters.ignored },
         `time tone ignored: ${why}`,
       );
     }
