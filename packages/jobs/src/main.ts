@@ -4,7 +4,9 @@
 // bus's eclipse file on a board, HardwareState from the HIL on a bench),
 // obeys the thermal governor's budget, and runs jobs through the inference
 // service. Its queue, results, tenants and learned costs live in <data>/jobs.db.
-// Usage: umbra-jobs <endpoint> --data <dir> [--platform hil|linux] [--policy power-aware|fifo]
+// Usage: umbra-jobs <endpoint> --data <dir> [--platform hil|linux] [--clock tone|real] [--policy power-aware|fifo]
+// Environment: UMBRA_PARAMETERS (JSON object of parameter values, over those
+// the flags set), UMBRA_APID.
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { runServiceProcess, UsageError } from "@umbra/platform";
@@ -17,7 +19,7 @@ const NUMERIC_PARAMETERS = ["batteryCapacityWh", "dodFloorPct", "marginPct", "ma
 await runServiceProcess({
   name: "jobs",
   usage:
-    "usage: umbra-jobs <unix:/path | tcp:host:port> --data <dir> [--platform hil|linux] [--policy power-aware|fifo] [--battery-capacity-wh N] [--dod-floor-pct N] [--margin-pct N] [--max-concurrency N]",
+    "usage: umbra-jobs <unix:/path | tcp:host:port> --data <dir> [--platform hil|linux] [--clock tone|real] [--policy power-aware|fifo] [--battery-capacity-wh N] [--dod-floor-pct N] [--margin-pct N] [--max-concurrency N]",
   options: {
     data: { type: "string" },
     policy: { type: "string" },
@@ -29,7 +31,7 @@ await runServiceProcess({
   checkOptions: (values) => {
     if (typeof values["data"] !== "string" || values["data"] === "") throw new UsageError("--data <dir> is required");
   },
-  create: ({ bus, clock, logger, platform, values, onShutdown }) => {
+  create: ({ bus, clock, livenessClock, logger, platform, parameters: fromEnvironment, apid, values, onShutdown }) => {
     const dir = values["data"] as string;
     mkdirSync(dir, { recursive: true });
     const store = JobStore.open(join(dir, "jobs.db"));
@@ -49,9 +51,11 @@ await runServiceProcess({
       if (!Number.isFinite(n)) throw new UsageError(`--${flags[name]} must be a number, got ${JSON.stringify(raw)}`);
       parameters[name] = n;
     }
+    // The supervisor's values (UMBRA_PARAMETERS) win over the flags'.
+    Object.assign(parameters, fromEnvironment);
     try {
       return new JobsService(
-        { bus, clock, logger, parameters },
+        { bus, clock, livenessClock, logger, parameters, apid },
         { store, power: platform.power, illumination: platform.illumination, backend: new BusInferenceBackend(bus) },
       );
     } catch (err) {

@@ -3,7 +3,9 @@
 // the thermal zones and sets the CPU frequency ceilings through the platform
 // port (sysfs on a board, HardwareState and SetCpuMaxFrequency with the HIL),
 // and publishes PowerBudget and ThermalEmergency on the bus.
-// Usage: umbra-thermal <endpoint> [--platform hil|linux] [--config <file.json>]
+// Usage: umbra-thermal <endpoint> [--platform hil|linux] [--clock tone|real] [--config <file.json>]
+// Environment: UMBRA_PARAMETERS (JSON object of parameter values, over the
+// config file's or the built-in ones), UMBRA_APID.
 //
 // The config file holds the actors' energy model and the site's parameter
 // defaults: { "config": ThermalConfig, "parameters": { "sustainablePowerW": 30, ... } }
@@ -16,7 +18,7 @@ import { ThermalConfigError, checkConfig, type ThermalConfig } from "./config.js
 import { HIL_CONFIG, HIL_PARAMETERS } from "./hil-payload.js";
 import { ThermalService } from "./service.js";
 
-const USAGE = "usage: umbra-thermal <unix:/path | tcp:host:port> [--platform hil|linux] [--config <file.json>]";
+const USAGE = "usage: umbra-thermal <unix:/path | tcp:host:port> [--platform hil|linux] [--clock tone|real] [--config <file.json>]";
 
 /** A board without a config file: the default CPU power model on whatever policies sysfs lists. */
 const LINUX_CONFIG: ThermalConfig = { jobs: { minSlots: 1, maxSlots: 4, slotW: 1.5 } };
@@ -64,13 +66,17 @@ await runServiceProcess({
       throw new UsageError(err instanceof Error ? err.message : String(err));
     }
   },
-  create: ({ bus, clock, logger, platform, values }) => {
+  create: ({ bus, clock, livenessClock, logger, platform, parameters, apid, values }) => {
     // Bad parameters or a config that does not fit the hardware fail here, with the field named.
     const from = values["config"] ? String(values["config"]) : `the built-in ${String(values["platform"])} config`;
     const named = (err: unknown) => new Error(`${from}: ${err instanceof Error ? err.message : String(err)}`);
     let service: ThermalService;
     try {
-      service = new ThermalService({ bus, clock, logger, parameters: site.parameters }, { thermal: platform.thermal, cpufreq: platform.cpufreq, config: site.config });
+      // The supervisor's values (UMBRA_PARAMETERS) win over the site's defaults.
+      service = new ThermalService(
+        { bus, clock, livenessClock, logger, parameters: { ...site.parameters, ...parameters }, apid },
+        { thermal: platform.thermal, cpufreq: platform.cpufreq, config: site.config },
+      );
     } catch (err) {
       throw named(err);
     }
