@@ -19,8 +19,11 @@ export class FailureHistory {
   private times: number[] = [];
 
   constructor(private readonly policy: RestartPolicy) {
-    if (!(policy.initialBackoffS >= 0) || !(policy.maxBackoffS >= policy.initialBackoffS)) throw new RangeError("restart policy: need 0 <= initialBackoffS <= maxBackoffS");
-    if (!(policy.factor >= 1)) throw new RangeError("restart policy: factor must be >= 1");
+    // Finite: an infinite ceiling would give an infinite delay, which no clock can schedule.
+    if (!(policy.initialBackoffS >= 0) || !(policy.maxBackoffS >= policy.initialBackoffS) || !Number.isFinite(policy.maxBackoffS)) {
+      throw new RangeError("restart policy: need 0 <= initialBackoffS <= maxBackoffS, all finite");
+    }
+    if (!(policy.factor >= 1) || !Number.isFinite(policy.factor)) throw new RangeError("restart policy: factor must be a finite number >= 1");
     if (!Number.isInteger(policy.maxFailures) || policy.maxFailures < 1) throw new RangeError("restart policy: maxFailures must be a whole number >= 1");
     if (!(policy.windowS > 0)) throw new RangeError("restart policy: windowS must be positive");
   }
@@ -53,6 +56,8 @@ export class FailureHistory {
 
 /** The delay before the start that follows the n-th recent failure (n >= 1). */
 export function backoffMs(policy: RestartPolicy, n: number): number {
+  // factor^(n-1) overflows to Infinity after enough failures: 0 * Infinity would be NaN, so a zero initial delay stays zero.
+  if (policy.initialBackoffS === 0) return 0;
   const s = policy.initialBackoffS * Math.pow(policy.factor, Math.max(0, n - 1));
   return Math.round(Math.min(s, policy.maxBackoffS) * 1000);
 }
