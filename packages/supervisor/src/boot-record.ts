@@ -55,10 +55,18 @@ export class BootRecord {
   private readonly db: Database.Database;
 
   constructor(path: string) {
-    this.db = new Database(path, { timeout: 5000 });
-    this.db.pragma("journal_mode = WAL");
-    this.db.pragma("synchronous = FULL");
-    this.db.exec(SCHEMA);
+    let db: Database.Database | undefined;
+    try {
+      db = new Database(path, { timeout: 5000 });
+      db.pragma("journal_mode = WAL");
+      db.pragma("synchronous = FULL");
+      db.exec(SCHEMA);
+    } catch (err) {
+      db?.close();
+      // better-sqlite3's messages ("file is not a database", "the directory does not exist") do not say which file.
+      throw new Error(`boot record ${path}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    }
+    this.db = db;
   }
 
   /**
