@@ -25,44 +25,56 @@ const restart = partial({
 });
 const timeouts = { heartbeatTimeoutS: seconds(), startTimeoutS: seconds(), stopTimeoutS: seconds() };
 
-const service = (name: ServiceName, apid: number | undefined) =>
+const service = (name: ServiceName) =>
   partial({
     ...(name === "ttc" || name === "thermal" ? { enabled: fc.constant(true) } : { enabled: fc.boolean() }),
-    ...(apid !== undefined && name !== "gateway" ? { apid: fc.constant(apid) } : {}),
     ...timeouts,
     restart,
     parameters: fc.dictionary(fc.stringMatching(/^[A-Za-z_][A-Za-z0-9_]{0,15}$/), parameterValue, { maxKeys: 5 }),
     args: fc.array(path, { maxLength: 4 }),
   });
 
-/** Any valid configuration file, every field optional. */
-const validFile = fc.uniqueArray(fc.integer({ min: 0, max: 2046 }), { minLength: SERVICE_NAMES.length, maxLength: SERVICE_NAMES.length }).chain((apids) =>
-  partial({
-    platform: fc.constantFrom("hil", "linux"),
-    paths: partial({ data: path, run: path, keys: path, reports: path, models: path }),
-    bus: partial({ socket: path, tcp: fc.tuple(fc.constantFrom("127.0.0.1", "bench", "[::1]"), fc.integer({ min: 1, max: 65535 })).map(([h, p]) => `${h}:${p}`) }),
-    hil: partial({ scenario: path, speed: fc.double({ min: 0.001, max: 10000, noNaN: true }) }),
-    watchdog: partial({ enabled: fc.boolean(), timeoutS: fc.double({ min: 30, max: 86400, noNaN: true }), kickIntervalS: fc.double({ min: 0.001, max: 14.9, noNaN: true }) }),
-    boot: partial({ stableAfterS: seconds(), loopThreshold: fc.integer({ min: 1, max: 100 }) }),
-    safeMode: partial({
-      keep: fc.subarray(["scrubber", "inference", "jobs", "gateway", "counter"] as ServiceName[]).chain((more) => fc.shuffledSubarray([...more, "ttc", "thermal"], { minLength: more.length + 2 })),
-      minBatterySocPct: fc.double({ min: 0, max: 100, noNaN: true }).map((n) => (Object.is(n, -0) ? 0 : n)),
-      onThermalEmergency: fc.boolean(),
-    }),
-    supervisor: partial({ statusIntervalS: seconds(3600) }),
-    defaults: partial({ ...timeouts, restart }),
-    services: partial(Object.fromEntries(SERVICE_NAMES.map((n, i) => [n, fc.option(service(n, apids[i]), { nil: undefined }).map((s) => s ?? {})]))),
-    inference: partial({ models: fc.uniqueArray(fc.stringMatching(/^[a-z0-9][a-z0-9._-]{0,12}$/), { minLength: 1, maxLength: 5 }) }),
-    gateway: partial({
-      host: fc.constantFrom("127.0.0.1", "0.0.0.0", "::1", "localhost"),
-      port: fc.integer({ min: 0, max: 65535 }),
-      spi: fc.integer({ min: 1, max: 65534 }),
-      sourceId: fc.integer({ min: 0, max: 65535 }),
-      rawTcpPort: fc.integer({ min: 1, max: 65535 }),
-      rawUdpPort: fc.integer({ min: 1, max: 65535 }),
-    }),
-  }),
+/** Distinct APIDs for the services that get one (never the gateway). */
+const apids = fc.uniqueArray(fc.integer({ min: 0, max: 2046 }), { minLength: SERVICE_NAMES.length, maxLength: SERVICE_NAMES.length }).chain((values) =>
+  fc.tuple(fc.constant(values), fc.array(fc.boolean(), { minLength: SERVICE_NAMES.length, maxLength: SERVICE_NAMES.length })),
 );
+
+/** Any valid configuration file but its APIDs, every field optional. */
+const fileWithoutApids = partial({
+  platform: fc.constantFrom("hil", "linux"),
+  paths: partial({ data: path, run: path, keys: path, reports: path, models: path }),
+  bus: partial({ socket: path, tcp: fc.tuple(fc.constantFrom("127.0.0.1", "bench", "[::1]"), fc.integer({ min: 1, max: 65535 })).map(([h, p]) => `${h}:${p}`) }),
+  hil: partial({ scenario: path, speed: fc.double({ min: 0.001, max: 10000, noNaN: true }) }),
+  watchdog: partial({ enabled: fc.boolean(), timeoutS: fc.double({ min: 30, max: 86400, noNaN: true }), kickIntervalS: fc.double({ min: 0.001, max: 14.9, noNaN: true }) }),
+  boot: partial({ stableAfterS: seconds(), loopThreshold: fc.integer({ min: 1, max: 100 }) }),
+  safeMode: partial({
+    keep: fc.shuffledSubarray([...SERVICE_NAMES]).map((keep) => [...keep, ...(["ttc", "thermal"] as const).filter((n) => !keep.includes(n))]),
+    minBatterySocPct: fc.double({ min: 0, max: 100, noNaN: true }).map((n) => (Object.is(n, -0) ? 0 : n)),
+    onThermalEmergency: fc.boolean(),
+  }),
+  supervisor: partial({ statusIntervalS: seconds(3600) }),
+  defaults: partial({ ...timeouts, restart }),
+  services: partial(Object.fromEntries(SERVICE_NAMES.map((n) => [n, service(n)]))),
+  inference: partial({ models: fc.uniqueArray(fc.stringMatching(/^[a-z0-9][a-z0-9._-]{0,12}$/), { minLength: 1, maxLength: 5 }) }),
+  gateway: partial({
+    host: fc.constantFrom("127.0.0.1", "0.0.0.0", "::1", "localhost"),
+    port: fc.integer({ min: 0, max: 65535 }),
+    spi: fc.integer({ min: 1, max: 65534 }),
+    sourceId: fc.integer({ min: 0, max: 65535 }),
+    rawTcpPort: fc.integer({ min: 1, max: 65535 }),
+    rawUdpPort: fc.integer({ min: 1, max: 65535 }),
+  }),
+});
+
+/** Any valid configuration file, every field optional. */
+const validFile = fc.tuple(fileWithoutApids, apids).map(([file, [values, given]]) => {
+  if (!given.some((g, i) => g && SERVICE_NAMES[i] !== "gateway")) return file;
+  const services = { ...(file.services as Record<string, Record<string, unknown>> | undefined) };
+  SERVICE_NAMES.forEach((name, i) => {
+    if (given[i] && name !== "gateway") services[name] = { ...(services[name] ?? {}), apid: values[i] };
+  });
+  return { ...file, services };
+});
 
 /** Runs `fn`; anything thrown must be a ConfigError. */
 function onlyConfigErrors(fn: () => unknown): void {
@@ -86,7 +98,7 @@ describe("configuration properties", () => {
         // And the loaded configuration written back reads as itself, from anywhere.
         expect(parsePayloadConfig(stringify(toConfigFile(viaYaml)), FILE, { cwd: CWD })).toEqual(viaYaml);
       }),
-      { numRuns: 150 },
+      { numRuns: 300 },
     );
   });
 
@@ -106,7 +118,7 @@ describe("configuration properties", () => {
         onlyConfigErrors(() => validatePayloadConfig(file, FILE, { cwd: CWD }));
         onlyConfigErrors(() => parsePayloadConfig(stringify(file), FILE, { cwd: CWD }));
       }),
-      { numRuns: 150 },
+      { numRuns: 300 },
     );
   });
 
@@ -122,7 +134,7 @@ describe("configuration properties", () => {
         }
         if (text !== undefined) onlyConfigErrors(() => parsePayloadConfig(text, FILE));
       }),
-      { numRuns: 150 },
+      { numRuns: 300 },
     );
     fc.assert(
       fc.property(fc.string({ unit: "binary", maxLength: 300 }), (text) => onlyConfigErrors(() => parsePayloadConfig(text, FILE))),
