@@ -17,6 +17,7 @@ const action = z.discriminatedUnion("kind", [
     .strict(),
   z.object({ kind: z.literal("signal"), service: name, signal: z.enum(["hang", "kill"]), durationS: z.number().finite().min(0).max(86400) }).strict(),
   z.object({ kind: z.literal("latch-up"), stepW: z.number().finite().positive().max(1000) }).strict(),
+  z.object({ kind: z.literal("reset-payload") }).strict(),
 ]);
 const logEntry = z.object({ elapsedS: z.number().finite().min(0).max(366 * 86400), action: action.optional() }).loose();
 const reportShape = z.object({ format: z.literal("umbra-hil-report/1"), scenario: z.object({ name: z.string() }).loose(), faults: z.array(logEntry).max(1_000_000) }).loose();

@@ -2,7 +2,9 @@
 // hardware would show (umbra.platform.v1.HardwareState) and the ground truth
 // (umbra.hil.v1.EnvironmentSample) on the bus, answers the hardware requests
 // services make through the platform's HIL adapters (target "hil"), injects
-// scheduled and radiation-driven faults, and records everything for the report.
+// scheduled, requested (InjectFault) and radiation-driven faults, resets the
+// payload computer when its watchdog fires, distributes mission time
+// (umbra.core.v1.TimeTone), and records everything for the report.
 import { Bus, Priority, SimClock, formatTai, isValidNodeName, silentLogger, utcMsToTaiNs, type Logger } from "@umbra/core";
 import { MAX_BUSY_CORES } from "@umbra/platform";
 import { umbra } from "@umbra/proto";
@@ -13,6 +15,8 @@ import { EmulatedHardware } from "./hardware.js";
 import { hostname } from "node:os";
 import { Rng } from "../models/index.js";
 import type { ReplayLog } from "./replay.js";
+import { parseInjectFault } from "./inject-fault.js";
+import { ownProcessGroup, processStartTime } from "./processes.js";
 
 export const HIL_NODE = "hil";
 const HOST = hostname();
@@ -29,6 +33,8 @@ export const ACTIVITY_TTL_WALL_MS = 2000;
 export const DYNAMIC_POWER_EXPONENT = 2;
 /** How long a radiation-induced hang lasts before the process resumes (standing in for a reset by the supervisor). */
 const SEFI_HANG_S = 120;
+/** The service whose process group is the payload computer: a board reset kills it, and whoever launched it powers it on again. */
+export const PAYLOAD_SUPERVISOR = "supervisor";
 
 export interface HilRunOptions {
   scenario: Scenario;
@@ -54,6 +60,19 @@ export interface HilRunOptions {
    * itself (orbit, power, thermal, upset counts) is unchanged.
    */
   replay?: ReplayLog;
+  /**
+   * Simulated ms between umbra.core.v1.TimeTone publications (mission time
+   * for services in other processes); default 1000, 0 for none. A paced run
+   * advances its clock and sleeps in steps of this size, so tones come
+   * evenly in wall time; the environment still steps at scenario.step.
+   */
+  toneIntervalMs?: number;
+  /**
+   * Asked before each tone: false skips it (its sequence number is used, so
+   * receivers see the gap). Give the hub link's state, so tones are not
+   * queued while it is down and delivered late in a burst.
+   */
+  canSendTone?: () => boolean;
 }
 
 interface RegionInfo {
@@ -67,6 +86,8 @@ interface ProcessInfo {
   pid: number;
   node: string;
   host: string;
+  /** For a pid on this host: its start time when first heard of (processStartTime), so a reused pid is told apart. */
+  startTime: string | undefined;
 }
 
 export class HilRun {
@@ -96,6 +117,11 @@ export class HilRun {
   private sefis = 0;
   private latchups = 0;
   private watchdogResets = 0;
+  private payloadResets = 0;
+  private tonesSent = 0;
+  private toneSequence = 0n;
+  private finished = false;
+  private wake: (() => void) | undefined;
   private energyInWh = 0;
   private energyOutWh = 0;
   private shedWh = 0;
@@ -105,15 +131,35 @@ export class HilRun {
   private stationsInView: string[] = [];
   private downlinkedPackets = 0;
   private downlinkedBytes = 0;
-  /** Processes stopped by a hang fault; all are resumed when the run ends, however it ends. */
-  private readonly hung = new Set<number>();
+  /**
+   * Processes stopped by a hang fault, with the heartbeat stream they were
+   * stopped as; all are resumed when the run ends, however it ends.
+   */
+  private readonly hung = new Map<number, { service: string; startTime: string | undefined; entry: FaultEntry }>();
 
+  /**
+   * Ends a hang, unless the process is gone: killed (by the run, a reset or
+   * the supervisor) and perhaps restarted under a new pid meanwhile. The pid
+   * is only continued while the service's heartbeat still names it and, with
+   * /proc, while it is still the process that was stopped (same start time).
+   */
   private resume(pid: number): void {
-    if (!this.hung.delete(pid)) return;
+    const h = this.hung.get(pid);
+    if (!h) return;
+    this.hung.delete(pid);
+    const current = this.processes.get(h.service);
+    let gone: string | undefined;
+    if (!current || current.pid !== pid) gone = current ? `${h.service} now runs as pid ${current.pid}` : `${h.service} was killed or reset meanwhile`;
+    else if (h.startTime !== undefined && processStartTime(pid) !== h.startTime) gone = `pid ${pid} has exited`;
+    if (gone) {
+      h.entry.outcome = `${h.entry.outcome}; not resumed: ${gone}`;
+      this.log.info({ pid, service: h.service, why: gone }, "hung process not resumed");
+      return;
+    }
     try {
       process.kill(pid, "SIGCONT");
-    } catch {
-      // already gone
+    } catch (err) {
+      h.entry.outcome = `${h.entry.outcome}; not resumed: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`;
     }
   }
 
@@ -130,12 +176,70 @@ export class HilRun {
     this.faultRng = new Rng(options.scenario.seed).fork("faults");
     this.cpuCount = new Set(options.scenario.hardware.cpufreq.flatMap((p) => p.cpus)).size;
     this.wallClockMs = options.wallClockMs ?? (() => performance.now());
+    const tone = options.toneIntervalMs ?? 1000;
+    if (!(Number.isFinite(tone) && tone >= 0)) throw new RangeError(`toneIntervalMs must be 0 or a positive number of ms, got ${tone}`);
+    const speed = options.speed;
+    if (speed !== undefined && speed !== "max" && !(Number.isFinite(speed) && speed > 0)) throw new RangeError(`speed must be a positive number or "max", got ${speed}`);
     this.wireBus();
   }
 
-  /** Stops the run after the current step. */
+  /** Stops the run: a paced run at its next tone (or step), a fast one after the current step. */
   stop(): void {
     this.stopped = true;
+    this.wake?.();
+  }
+
+  /**
+   * Moves the simulated clock to `ms` after the run's start, firing what falls
+   * due. `quick`: in a run at full speed, a move between tones with no timer
+   * due in it skips the event-loop turns (in-process handlers of a tone run
+   * at the next step; the tone carries its own mission time).
+   */
+  private async advanceTo(baseMs: number, ms: number, quick = false): Promise<void> {
+    const d = baseMs + ms - this.clock.monotonicMs();
+    if (!(d > 0)) return;
+    const next = this.clock.nextDueMs;
+    if (quick && (next === undefined || next > this.clock.monotonicMs() + d)) this.clock.advanceSync(d);
+    else await this.clock.advance(d);
+  }
+
+  /** In a paced run, waits until the wall clock reaches simulated `ms`; stop() cuts the wait short. */
+  private async pace(wallStart: number, ms: number): Promise<void> {
+    const speed = this.options.speed;
+    if (speed === undefined || speed === "max" || this.stopped) return;
+    const wait = wallStart + ms / speed - performance.now();
+    if (wait <= 1) return;
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(done, wait);
+      function done() {
+        clearTimeout(t);
+        resolve();
+      }
+      this.wake = done;
+    });
+    this.wake = undefined;
+  }
+
+  private publishTone(): void {
+    this.toneSequence++;
+    if (this.options.canSendTone && !this.options.canSendTone()) return;
+    const speed = this.options.speed;
+    this.bus.publish(
+      umbra.core.v1.TimeTone,
+      { missionTimeNs: this.clock.nowTaiNs(), rate: typeof speed === "number" ? speed : 0, sequence: this.toneSequence },
+      // Time is what every other process's timers run on: it goes ahead of telemetry, and of queued commands.
+      { priority: Priority.PRIORITY_SAFETY },
+    );
+    this.tonesSent++;
+  }
+
+  /** Lets in-process work settle; a bus that stays busy (a hub link backed up) is logged, never thrown out of the run. */
+  private async settle(): Promise<void> {
+    try {
+      await this.bus.idle();
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, "bus still busy; the run goes on");
+    }
   }
 
   async run(): Promise<RunReport> {
@@ -148,8 +252,24 @@ export class HilRun {
     let nextReplay = 0;
     const wallStart = performance.now();
     const exposedBits = s.hardware.memoryBytes * 8;
+    const baseMs = this.clock.monotonicMs();
+    const toneMs = this.options.toneIntervalMs ?? 1000;
+    const paced = typeof this.options.speed === "number";
+    // A paced run without tones still moves in at most one-second increments, so in-process timers come evenly too.
+    const tickMs = toneMs > 0 ? toneMs : paced ? Math.min(1000, stepMs) : 0;
+    let tick = 1;
     for (this.step = 1; this.step <= steps && !this.stopped; this.step++) {
-      await this.clock.advance(stepMs);
+      const endMs = this.step * stepMs;
+      if (tickMs > 0) {
+        for (; tick * tickMs <= endMs + 1e-6 && !this.stopped; tick++) {
+          await this.advanceTo(baseMs, tick * tickMs, !paced && tick * tickMs < endMs - 1e-6);
+          if (toneMs > 0) this.publishTone();
+          await this.pace(wallStart, tick * tickMs);
+        }
+        // Stopped between two tones: the step is left undone, so the report ends at the last whole step.
+        if (this.stopped) break;
+      }
+      await this.advanceTo(baseMs, endMs);
       const demand = this.payloadDemandW();
       const env = this.environment.step(s.step, demand, exposedBits);
       this.stationsInView = env.stationsInView;
@@ -159,30 +279,28 @@ export class HilRun {
       this.applyRadiation(env, replay === undefined);
       this.checkCurrentLimiter(env);
       if (this.hardware.checkWatchdog(env.elapsedS)) {
+        // The watchdog resets the payload computer; the hardware has disarmed it and counted the expiry, which the restarted supervisor reads.
         this.watchdogResets++;
-        this.record(env, "watchdog-reset", "payload computer", `not kicked for ${this.hardware.watchdog.timeoutS} s`, "hardware", "board reset (emulated)");
+        this.record(env, "watchdog-reset", "payload computer", `not kicked for ${this.hardware.watchdog.timeoutS} s`, "hardware", this.resetPayload());
       }
       this.publish(env);
       this.account(env);
       // Whatever this step set off in-process (fault requests, handlers) finishes at this instant.
-      await this.bus.idle();
+      await this.settle();
       this.options.onProgress?.(env.elapsedS, s.duration);
-      if (this.options.speed !== undefined && this.options.speed !== "max") {
-        const due = wallStart + (env.elapsedS / this.options.speed) * 1000;
-        const wait = due - performance.now();
-        if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-      }
+      await this.pace(wallStart, endMs);
     }
-    await this.bus.idle();
+    await this.settle();
     // Requests still waiting time out on the simulated clock, which has stopped: move it past their timeout.
     let settled = false;
     const all = Promise.allSettled(this.pending).then(() => {
       settled = true;
     });
-    await this.bus.idle();
+    await this.settle();
     if (!settled) await this.clock.advance(this.options.faultAckTimeoutMs ?? 5000);
     await all;
-    for (const pid of [...this.hung]) this.resume(pid);
+    this.finished = true;
+    for (const pid of [...this.hung.keys()]) this.resume(pid);
     const wallSeconds = (performance.now() - wallStart) / 1000;
     const report = this.report(wallSeconds);
     if (this.ownsBus) this.bus.close();
@@ -206,7 +324,12 @@ export class HilRun {
       this.activity.set(a.source, { busyCores: a.busyCores, step: this.step, wallMs: this.wallClockMs() });
     });
     bus.subscribe(umbra.core.v1.Heartbeat, (hb) => {
-      if (hb.pid > 0) this.processes.set(hb.service, { pid: hb.pid, node: hb.node, host: hb.host });
+      if (!(hb.pid > 0)) return;
+      const known = this.processes.get(hb.service);
+      if (known && known.pid === hb.pid && known.host === hb.host) return;
+      // Read once per new pid: which process this pid is now, so a later signal can check it is still the same one.
+      const startTime = hb.host === HOST && hb.pid !== process.pid ? processStartTime(hb.pid) : undefined;
+      this.processes.set(hb.service, { pid: hb.pid, node: hb.node, host: hb.host, startTime });
     });
     bus.subscribe(umbra.platform.v1.MemoryRegionInfo, (r) => {
       const known = this.regions.findIndex((x) => x.service === r.service && x.region === r.region);
@@ -285,6 +408,23 @@ export class HilRun {
       },
       { target: HIL_NODE },
     );
+    bus.serve(
+      umbra.hil.v1.InjectFault,
+      umbra.hil.v1.FaultAck,
+      (req) => {
+        const injectionId = req.injectionId;
+        const parsed = parseInjectFault({ kind: req.kind, service: req.service, durationS: req.durationS });
+        if ("error" in parsed) {
+          this.log.warn({ kind: req.kind.slice(0, 64), service: req.service.slice(0, 64), error: parsed.error }, "InjectFault refused");
+          return { injectionId, applied: false, error: parsed.error };
+        }
+        if (this.finished) return { injectionId, applied: false, error: "the run has ended" };
+        const e = this.apply({ elapsedS: this.environment.timeS }, parsed.action, "request");
+        const applied = e?.outcome.startsWith("applied") ?? false;
+        return { injectionId, applied, error: applied ? "" : (e?.outcome ?? "not applied") };
+      },
+      { target: HIL_NODE },
+    );
   }
 
   /**
@@ -327,7 +467,7 @@ export class HilRun {
     return { elapsedS: tS, missionTime: formatTai(utcMsToTaiNs(this.scenario.epoch + tS * 1000)), kind, target, detail, cause, outcome };
   }
 
-  private record(env: EnvironmentStep, kind: string, target: string, detail: string, cause: FaultEntry["cause"], outcome: string, action?: FaultAction): FaultEntry {
+  private record(env: { elapsedS: number }, kind: string, target: string, detail: string, cause: FaultEntry["cause"], outcome: string, action?: FaultAction): FaultEntry {
     return this.recordAt(env.elapsedS, kind, target, detail, cause, outcome, action);
   }
 
@@ -391,18 +531,20 @@ export class HilRun {
       case "latch-up":
         this.apply(env, { kind: "latch-up", stepW: f.currentStepW ?? this.scenario.radiation.latchupCurrentStepW }, "schedule");
         return;
+      case "reset-payload":
+        this.apply(env, { kind: "reset-payload" }, "schedule");
+        return;
     }
   }
 
-  /** Applies one exact fault and logs it with the action, so a replay can apply it again. */
-  private apply(env: EnvironmentStep, action: FaultAction, cause: FaultEntry["cause"]): void {
+  /** Applies one exact fault and logs it with the action, so a replay can apply it again. Returns its log entry. */
+  private apply(env: { elapsedS: number }, action: FaultAction, cause: FaultEntry["cause"]): FaultEntry {
     switch (action.kind) {
       case "flip": {
         const target = `${action.service}/${action.region}`;
         const detail = `bits ${action.bitOffsets.join(",")}`;
         if (!this.regions.some((r) => r.service === action.service && r.region === action.region)) {
-          this.record(env, action.name, target, detail, cause, "not delivered: region not registered", action);
-          return;
+          return this.record(env, action.name, target, detail, cause, "not delivered: region not registered", action);
         }
         const e = this.record(env, action.name, target, detail, cause, "pending", action);
         this.track(
@@ -415,7 +557,7 @@ export class HilRun {
           ),
           (r) => (r.applied ? "applied" : `rejected: ${r.error}`),
         );
-        return;
+        return e;
       }
       case "replica-output": {
         const e = this.record(env, "replica-output", `${action.service}#${action.replica}`, `bits ${action.bitOffsets.join(",")}`, cause, "pending", action);
@@ -429,21 +571,71 @@ export class HilRun {
           ),
           (ack) => (ack.applied ? "applied" : `rejected: ${ack.error}`),
         );
-        return;
+        return e;
       }
       case "sensor":
         this.hardware.addSensorFault({ sensor: action.sensor, kind: action.mode, value: action.value, untilS: env.elapsedS + action.durationS });
-        this.record(env, `sensor-${action.mode}`, action.sensor, `${action.value === undefined ? "" : `value ${action.value}, `}for ${action.durationS} s`, cause, "applied", action);
-        return;
+        return this.record(env, `sensor-${action.mode}`, action.sensor, `${action.value === undefined ? "" : `value ${action.value}, `}for ${action.durationS} s`, cause, "applied", action);
       case "signal":
-        this.signal(env, action, cause);
-        return;
+        return this.signal(env, action, cause);
       case "latch-up":
         this.environment.power.latchUp(action.stepW);
         this.latchups++;
-        this.record(env, "latch-up", "payload rail", `+${action.stepW} W until power cycle`, cause, "applied", action);
-        return;
+        return this.record(env, "latch-up", "payload rail", `+${action.stepW} W until power cycle`, cause, "applied", action);
+      case "reset-payload":
+        return this.record(env, "reset-payload", "payload computer", "power cycle of the payload computer", cause, this.resetPayload(), action);
     }
+  }
+
+  /**
+   * The board resets the payload computer: SIGKILL to the process group of
+   * the payload's supervisor (the service "supervisor" heartbeating with a
+   * pid on this host), or to its pid alone when it leads no group. Whoever
+   * launched it powers it on again. A reset clears the watchdog, so it is
+   * disarmed; its expiry count stays, for the new boot to read. Returns the
+   * outcome for the fault log.
+   */
+  private resetPayload(): string {
+    const proc = this.processes.get(PAYLOAD_SUPERVISOR);
+    if (!proc) return `not delivered: no heartbeat with a pid from the ${PAYLOAD_SUPERVISOR}`;
+    const refused = this.refuseSignal(proc);
+    if (refused) return refused;
+    let outcome: string;
+    try {
+      if (ownProcessGroup() === proc.pid) {
+        // The HIL would kill itself with the group: the board outlives the payload, so only the supervisor goes.
+        process.kill(proc.pid, "SIGKILL");
+        outcome = `applied: SIGKILL to ${PAYLOAD_SUPERVISOR} pid ${proc.pid} only (the HIL is in its process group)`;
+      } else {
+        try {
+          process.kill(-proc.pid, "SIGKILL");
+          outcome = `applied: SIGKILL to process group ${proc.pid} (${PAYLOAD_SUPERVISOR})`;
+        } catch (err) {
+          const code = (err as NodeJS.ErrnoException).code;
+          if (code !== "ESRCH" && code !== "EPERM") throw err;
+          process.kill(proc.pid, "SIGKILL");
+          outcome = `applied: SIGKILL to ${PAYLOAD_SUPERVISOR} pid ${proc.pid} (no process group ${proc.pid}: ${code})`;
+        }
+      }
+    } catch (err) {
+      return `failed: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`;
+    }
+    this.payloadResets++;
+    this.hardware.watchdog.armed = false;
+    // Every local pid may have died with the group; they are learnt again from the new heartbeats.
+    for (const [service, p] of this.processes) if (p.host === HOST) this.processes.delete(service);
+    return outcome;
+  }
+
+  /** Why a heartbeat's pid must not be signalled from here, or undefined when it may. */
+  private refuseSignal(proc: ProcessInfo): string | undefined {
+    if (proc.pid === process.pid) return "not delivered: the service runs inside the HIL process";
+    if (proc.host !== HOST) {
+      // A pid from a board over TCP names a process there, not here: never signal it.
+      return `not delivered: the service runs on ${proc.host ? `host ${proc.host}` : "an unknown host"}, not on this bench (${HOST})`;
+    }
+    if (proc.startTime !== undefined && processStartTime(proc.pid) !== proc.startTime) return `not delivered: pid ${proc.pid} has exited since its last heartbeat`;
+    return undefined;
   }
 
   private track<T>(entry: FaultEntry, request: Promise<T>, outcome: (reply: T) => string): void {
@@ -459,34 +651,29 @@ export class HilRun {
     );
   }
 
-  private signal(env: EnvironmentStep, action: Extract<FaultAction, { kind: "signal" }>, cause: FaultEntry["cause"]): void {
+  private signal(env: { elapsedS: number }, action: Extract<FaultAction, { kind: "signal" }>, cause: FaultEntry["cause"]): FaultEntry {
     const { service, signal: kind, durationS } = action;
     const proc = this.processes.get(service);
     const detail = kind === "hang" ? `SIGSTOP for ${durationS} s` : "SIGKILL";
-    if (!proc) {
-      this.record(env, kind, service, detail, cause, "not delivered: no heartbeat with a pid from this service", action);
-      return;
-    }
-    if (proc.pid === process.pid) {
-      this.record(env, kind, service, detail, cause, "not delivered: the service runs inside the HIL process", action);
-      return;
-    }
-    if (proc.host !== HOST) {
-      // A pid from a board over TCP names a process there, not here: never signal it.
-      this.record(env, kind, service, detail, cause, `not delivered: the service runs on ${proc.host ? `host ${proc.host}` : "an unknown host"}, not on this bench (${HOST})`, action);
-      return;
-    }
+    if (!proc) return this.record(env, kind, service, detail, cause, "not delivered: no heartbeat with a pid from this service", action);
+    const refused = this.refuseSignal(proc);
+    if (refused) return this.record(env, kind, service, detail, cause, refused, action);
     try {
       process.kill(proc.pid, kind === "hang" ? "SIGSTOP" : "SIGKILL");
-      if (kind === "hang") {
-        this.hung.add(proc.pid);
-        this.clock.setTimeout(() => this.resume(proc.pid), durationS * 1000);
-      }
-      this.record(env, kind, `${service} (pid ${proc.pid})`, detail, cause, "applied", action);
-      if (kind === "kill") this.processes.delete(service);
     } catch (err) {
-      this.record(env, kind, `${service} (pid ${proc.pid})`, detail, cause, `failed: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, action);
+      return this.record(env, kind, `${service} (pid ${proc.pid})`, detail, cause, `failed: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, action);
     }
+    const e = this.record(env, kind, `${service} (pid ${proc.pid})`, detail, cause, "applied", action);
+    if (kind === "hang") {
+      // A second hang of a process already stopped replaces the first: only the newest one's timer resumes it.
+      this.hung.set(proc.pid, { service, startTime: proc.startTime, entry: e });
+      this.clock.setTimeout(() => {
+        if (this.hung.get(proc.pid)?.entry === e) this.resume(proc.pid);
+      }, durationS * 1000);
+    } else {
+      this.processes.delete(service);
+    }
+    return e;
   }
 
   /** EDAC always counts; the effects on software (flips, SEFIs, latch-ups) are applied unless a replay supplies them. */
@@ -684,6 +871,8 @@ export class HilRun {
         sefis: this.sefis,
         latchups: this.latchups,
         watchdogResets: this.watchdogResets,
+        payloadResets: this.payloadResets,
+        timeTones: this.tonesSent,
         doseKrad: +(series.doseKrad.at(-1) ?? 0).toFixed(4),
         faultsRecorded: this.faults.length,
         downlinkedPackets: this.downlinkedPackets,

@@ -34,7 +34,8 @@ export type FaultAction =
   | { kind: "replica-output"; service: string; replica: number; bitOffsets: number[] }
   | { kind: "sensor"; sensor: string; mode: "stuck" | "spike" | "nan"; value?: number; durationS: number }
   | { kind: "signal"; service: string; signal: "hang" | "kill"; durationS: number }
-  | { kind: "latch-up"; stepW: number };
+  | { kind: "latch-up"; stepW: number }
+  | { kind: "reset-payload" };
 
 export interface FaultEntry {
   elapsedS: number;
@@ -43,7 +44,8 @@ export interface FaultEntry {
   kind: string;
   target: string;
   detail: string;
-  cause: "schedule" | "radiation" | "hardware" | "replay";
+  /** "request": asked for over the bus (umbra.hil.v1.InjectFault) while the run went on. */
+  cause: "schedule" | "radiation" | "hardware" | "replay" | "request";
   outcome: string;
   /** Absent for the hardware's own reactions (LCL trip, watchdog reset, power cycle): they recur by themselves. */
   action?: FaultAction;

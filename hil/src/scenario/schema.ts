@@ -232,6 +232,8 @@ const fault = z.discriminatedUnion("kind", [
   z.object({ ...faultBase, kind: z.literal("hang"), service: name, duration: duration("duration", 1, 86400) }).strict(),
   z.object({ ...faultBase, kind: z.literal("kill"), service: name }).strict(),
   z.object({ ...faultBase, kind: z.literal("latch-up"), currentStepW: num(0, 1000).optional() }).strict(),
+  /** The board power-cycles the payload computer: its supervisor's whole process group is killed (the launcher restarts it). */
+  z.object({ ...faultBase, kind: z.literal("reset-payload") }).strict(),
 ]);
 
 export const scenarioSchema = z

@@ -26,6 +26,16 @@ describe("scenario files", () => {
     expect(s.duration).toBe(86400);
   });
 
+  it("accepts a reset-payload fault (a power cycle of the payload computer) and refuses one with fields it does not have", () => {
+    const s = parseScenarioText(minimal + "faults:\n  - at: 30m\n    kind: reset-payload\n");
+    expect(s.faults).toEqual([{ at: 1800, kind: "reset-payload" }]);
+    expect(problems(minimal + "faults:\n  - at: 30m\n    kind: reset-payload\n    service: jobs\n")).toMatch(/bad\.yaml: faults\[0\]: .*service/);
+    expect(problems(minimal + "faults:\n  - at: 2h\n    kind: reset-payload\n")).toMatch(/bad\.yaml: faults\[0\]\.at: 7200 s is after the end of the run/);
+    expect(problems(minimal + "faults:\n  - at: soon\n    kind: reset-payload\n")).toMatch(/bad\.yaml: faults\[0\]\.at: expected a duration/);
+    expect(problems(minimal + "faults:\n  - kind: reset-payload\n")).toMatch(/bad\.yaml: faults\[0\]\.at/);
+    expect(problems(minimal + "faults:\n  - at: 1m\n    kind: reset-board\n")).toMatch(/bad\.yaml: faults\[0\]\.kind/);
+  });
+
   it("fills the documented defaults: 500 km SSO, 10 s step, default power, thermal and radiation", () => {
     const s = parseScenarioText(minimal);
     expect(s.orbit).toMatchObject({ kind: "circular", altitudeKm: 500, inclinationDeg: "sun-synchronous" });
