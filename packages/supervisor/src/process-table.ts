@@ -146,6 +146,17 @@ export class ProcessTable {
     if (s.state === "failed") s.history.clear();
     s.timer?.cancel();
     s.timer = undefined;
+    if (s.proc) {
+      // A written-off (hung, SIGKILLed) process that has not exited yet: its
+      // successor must not start beside it (same databases, same ports). Wait
+      // for the exit as a backoff with no delay; stop() still cancels it.
+      s.state = "backoff";
+      s.nextStartMs = this.clock.monotonicMs();
+      void s.gone.then(() => {
+        if (!this.closed && s.state === "backoff") this.spawn(s);
+      });
+      return;
+    }
     this.spawn(s);
   }
 
