@@ -5,9 +5,9 @@ import { Command, InvalidArgumentError } from "commander";
 import { SingleBar, Presets } from "cli-progress";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { Bus, BusClient, BusServer, RealClock, createLogger, formatEndpoint, parseEndpoint } from "@umbra/core";
+import { Bus, BusClient, BusServer, RealClock, SimClock, createLogger, formatEndpoint, parseEndpoint, type Endpoint } from "@umbra/core";
 import { loadScenario, ScenarioError } from "./scenario/load.js";
-import { HilRun } from "./engine/run.js";
+import { HIL_NODE, HilRun } from "./engine/run.js";
 import { loadReplayLog, ReplayError } from "./engine/replay.js";
 import { writeReport } from "./report/report.js";
 import { CAMPAIGN_MODES, FAULT_KINDS, formatCampaign, runCampaign, type CampaignMode, type FaultKind } from "./campaign/campaign.js";
@@ -20,6 +20,32 @@ function parseSpeed(value: string): number | "max" {
   return n;
 }
 
+function parseEndpointOption(value: string): Endpoint {
+  try {
+    return parseEndpoint(value);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+}
+
+function positiveSeconds(value: string): number {
+  const n = Number(value);
+  if (!(n > 0) || !Number.isFinite(n)) throw new InvalidArgumentError("expected a positive number of seconds");
+  return n;
+}
+
+interface RunOptions {
+  out: string;
+  speed: number | "max";
+  listen?: Endpoint;
+  connect?: Endpoint;
+  connectTimeout: number;
+  tones?: boolean;
+  replay?: string;
+  progress: boolean;
+  json?: boolean;
+}
+
 const program = new Command();
 program.name("umbra-hil").description("Hardware-in-the-loop environment: orbit, power, thermal and radiation, with fault injection").showHelpAfterError();
 
@@ -29,26 +55,51 @@ program
   .argument("<scenario>", "scenario file (YAML)")
   .option("-o, --out <dir>", "folder for the report", "hil-reports")
   .option("--speed <x>", 'simulated seconds per wall second, or "max"', parseSpeed, "max" as number | "max")
-  .option("--listen <endpoint>", "serve the HIL bus on unix:<path> or tcp:<host>:<port> so services on a board can join")
+  .option("--listen <endpoint>", "serve the HIL bus on unix:<path> or tcp:<host>:<port> so services on a board can join", parseEndpointOption)
+  .option("--connect <endpoint>", "join an existing bus hub on unix:<path> or tcp:<host>:<port> as a client (reconnecting if it goes away) instead of serving one", parseEndpointOption)
+  .option("--connect-timeout <s>", "with --connect: how long to wait for the hub at the start", positiveSeconds, 10)
+  .option("--tones", "publish umbra.core.v1.TimeTone every simulated second (default with --connect or --listen)")
+  .option("--no-tones", "publish no time tones")
   .option("--replay <report.json>", "apply exactly the faults logged in an earlier run's report instead of the schedule and radiation draws")
   .option("--no-progress", "do not draw a progress bar")
   .option("--json", "print the summary as JSON")
-  .action(async (file: string, opts: { out: string; speed: number | "max"; listen?: string; replay?: string; progress: boolean; json?: boolean }) => {
+  .action(async (file: string, opts: RunOptions) => {
+    if (opts.listen && opts.connect) throw new InvalidArgumentError("give --listen or --connect, not both");
     const scenario = await loadScenario(file);
     const replay = opts.replay ? await loadReplayLog(opts.replay) : undefined;
     if (replay && replay.scenario !== scenario.name) {
       process.stderr.write(`warning: ${opts.replay} was recorded for scenario ${JSON.stringify(replay.scenario)}, not ${JSON.stringify(scenario.name)}\n`);
     }
-    const logger = createLogger({ name: "hil", level: process.env["UMBRA_LOG_LEVEL"] ?? "warn" });
+    // Logs go to stderr: stdout is the summary (JSON with --json) that scripts read.
+    const logger = createLogger({ name: "hil", level: process.env["UMBRA_LOG_LEVEL"] ?? "warn", destination: process.stderr });
     const bar = opts.progress && process.stderr.isTTY ? new SingleBar({ format: "{bar} {percentage}% | {value}/{total} h simulated | ETA {eta}s", hideCursor: true }, Presets.shades_classic) : undefined;
     const total = +(scenario.duration / 3600).toFixed(2);
     bar?.start(total, 0);
     let lastHour = -1;
+    // Joined to a hub (the payload's supervisor hosts it), the HIL is one bus node among the payload's processes.
+    const clock = new SimClock({ startUtcMs: scenario.epoch });
+    const bus = new Bus({ node: HIL_NODE, clock, logger, queueCapacity: 8192 });
+    let client: BusClient | undefined;
+    if (opts.connect) {
+      try {
+        client = await BusClient.connect(bus, opts.connect, { timeoutMs: opts.connectTimeout * 1000 });
+      } catch (err) {
+        bus.close();
+        throw err;
+      }
+      process.stderr.write(`HIL joined the bus hub at ${formatEndpoint(opts.connect)}\n`);
+    }
+    const tones = opts.tones ?? (opts.connect !== undefined || opts.listen !== undefined);
+    const link = client;
     const run = new HilRun({
       scenario,
       scenarioFile: resolve(file),
       speed: opts.speed,
       logger,
+      bus,
+      clock,
+      toneIntervalMs: tones ? 1000 : 0,
+      ...(link ? { canSendTone: () => link.connected } : {}),
       ...(replay ? { replay } : {}),
       onProgress: (t) => {
         const h = Math.floor(t / 360) / 10;
@@ -58,14 +109,45 @@ program
         }
       },
     });
-    const server = opts.listen ? await BusServer.listen(run.bus, parseEndpoint(opts.listen)) : undefined;
+    let server: BusServer | undefined;
+    try {
+      server = opts.listen ? await BusServer.listen(bus, opts.listen) : undefined;
+    } catch (err) {
+      await client?.close();
+      bus.close();
+      throw err;
+    }
     if (server) process.stderr.write(`HIL bus listening on ${formatEndpoint(server.endpoint)}\n`);
-    const stop = () => run.stop();
+    // SIGTERM (the launcher stopping the stack) and Ctrl-C end the run at its next tone or step, and the report is
+    // still written; a second one of either kills the process.
+    const stop = (signal: NodeJS.Signals) => {
+      process.stderr.write(`${signal}: stopping the HIL run and writing its report\n`);
+      run.stop();
+    };
     process.once("SIGINT", stop);
-    const report = await run.run();
-    bar?.update(total);
-    bar?.stop();
-    await server?.close();
+    process.once("SIGTERM", stop);
+    // The hub may go away (the payload reset, the supervisor restarted): the run goes on and the client reconnects.
+    let wasConnected = client?.connected ?? false;
+    const watch = client
+      ? setInterval(() => {
+          if (client.connected === wasConnected) return;
+          wasConnected = client.connected;
+          process.stderr.write(wasConnected ? `HIL rejoined the bus hub at ${formatEndpoint(client.endpoint)}\n` : `HIL lost the bus hub (${client.link.lastError || "closed"}); reconnecting, the run goes on\n`);
+        }, 250)
+      : undefined;
+    watch?.unref();
+    let report;
+    try {
+      report = await run.run();
+    } finally {
+      if (watch) clearInterval(watch);
+      bar?.update(total);
+      bar?.stop();
+      await server?.close();
+      // A hub that is down cannot take what is still queued: give it a moment, not forever.
+      if (client) await Promise.race([client.close(), new Promise((r) => setTimeout(r, 2000).unref())]);
+      bus.close();
+    }
     const paths = await writeReport(report, opts.out);
     if (opts.json) {
       process.stdout.write(JSON.stringify({ summary: report.summary, run: report.run, report: paths }) + "\n");
