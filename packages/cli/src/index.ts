@@ -10,6 +10,8 @@ export { resolveGatewayUrl, resolveToken, DEFAULT_GATEWAY, ADMIN_TOKEN_FILE } fr
 export { GatewayClient, GatewayError } from "./client/http.js";
 export { followStream, type Subscription, type StreamMessage } from "./client/stream.js";
 export type * from "./client/types.js";
-export { checkStartOptions, absolutePaths, START_OPTIONS, DEMO_SPI, DEFAULT_GATEWAY_SPI, type StartOptions, type RawStartOptions } from "./start/options.js";
-export { serviceLaunches, serviceArgv, missingLinuxPrerequisites, describeMissing, type ServiceLaunch, type FsProbe, type Prerequisite } from "./start/services.js";
-export { runStack } from "./start/stack.js";
+export { checkStartOptions, START_OPTIONS, DEMO_SPI, DEFAULT_GATEWAY_SPI, type StartRequest, type RawStartOptions } from "./start/options.js";
+export { missingLinuxPrerequisites, describeMissing, type FsProbe, type Prerequisite } from "./start/services.js";
+export { runPayload } from "./start/launcher.js";
+export { statusLine, type StackObservation } from "./start/observe.js";
+export { buildSummary, summaryText, type StackSummary } from "./start/summary.js";

@@ -11,3 +11,4 @@ export { NodeLauncher } from "./node-launcher.js";
 export { SupervisorService, supervisorSpec, SUPERVISOR_APID, type SupervisorSettings, type SupervisorDependencies } from "./service.js";
 /** Exit status of a supervisor that stopped for a commanded reset: start it again. */
 export const RESET_EXIT_CODE = 75;
+export { payloadConfigYaml } from "./config-yaml.js";

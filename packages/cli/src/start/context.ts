@@ -1,28 +1,23 @@
-// What the stack's parts share: the hub, the TTC, the ground, what was seen
-// on the bus for the summary, and whether the stack is stopping.
-import type { Bus, Clock, Logger } from "@umbra/core";
-import type { Archive, TtcService } from "@umbra/ttc";
+// What the launcher's parts share: its bus node joined to the payload's hub,
+// the ground, what was seen on the bus, and whether the stack is stopping.
+import type { Bus, Logger } from "@umbra/core";
 import type { Ground } from "./ground.js";
-import type { StartOptions } from "./options.js";
+import type { StackObservation } from "./observe.js";
 
-export type TelemetryValues = Record<string, unknown>;
-
-export interface Observed {
-  /** The jobs service's newest telemetry, by name. */
-  jobsTelemetry: TelemetryValues | undefined;
-  /** The lowest battery state of charge the HIL reported. */
-  minSocSeen: number;
+export interface WorkloadOptions {
+  data: string;
+  models: string[];
 }
 
 export interface StackContext {
-  options: StartOptions;
+  options: WorkloadOptions;
   logger: Logger;
-  clock: Clock;
+  /** The launcher's node, a client of the supervisor's hub. */
   hub: Bus;
-  ttc: TtcService;
-  archive: Archive;
   ground: Ground;
-  observed: Observed;
+  observed: StackObservation;
+  /** Whether the TTC has had a declaration from this service (it routes telecommands only to those). */
+  declared(service: string): boolean;
   /** Cleanup that must happen even if the stack stops first (the demo's accuracy declaration). */
   jobsCleanup: (() => Promise<void>)[];
   isStopping(): boolean;

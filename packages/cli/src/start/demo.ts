@@ -20,8 +20,11 @@ function sampleValue(r: TelemetryReport, name: string): unknown {
   return v && typeof v["kind"] === "string" ? v[v["kind"]] : undefined;
 }
 
+/** The archive's queries take a closed range: this is "until now and beyond". */
+const END_OF_TIME = 0x7fff_ffff_ffff_ffffn;
+
 export async function runDemo(ctx: StackContext): Promise<void> {
-  const { hub, ground, logger, ttc, archive, clock, options } = ctx;
+  const { hub, ground, logger, options } = ctx;
   const demo = (fields: Record<string, unknown>, msg: string) => logger.info({ demo: true, ...fields }, `demo: ${msg}`);
   const latest: { budget: PowerBudget | undefined; scrubber: TelemetryReport | undefined } = { budget: undefined, scrubber: undefined };
   hub.subscribe(umbra.thermal.v1.PowerBudget, (b) => {
@@ -54,7 +57,7 @@ export async function runDemo(ctx: StackContext): Promise<void> {
       { model: info.model, version: info.version, sha256: info.sha256 },
       `inference has ${info.model} v${info.version} loaded (${Number(info.sizeBytes)} bytes, voter ${info.voter}, labels ${info.labels.join("/")}, ${info.weights.length} weight ranges in its scrubbed master copy)`,
     );
-    await ground.until(() => (ttc.dictionary.serviceNamed("inference") ? true : undefined), 10_000, "the TTC to learn the inference service");
+    await ground.until(() => (ctx.declared("inference") ? true : undefined), 30_000, "the inference service to declare itself");
     const canary = ground.outcome("inference", "runCanary");
     ground.uplink(tc.perform(INFERENCE_APID, "runCanary", umbra.inference.v1.RunCanary, { model: "" }));
     const v = await canary;
@@ -138,37 +141,25 @@ export async function runDemo(ctx: StackContext): Promise<void> {
     }`,
   );
 
-  // The TTC: its mission dictionary, and what its archive holds from the services.
-  const services = ttc.dictionary.services().map((e) => `${e.name}@0x${e.apid.toString(16).padStart(3, "0")}`);
-  demo({ services }, `TTC mission dictionary: ${services.join(", ")}`);
-  // Each service reports every reportPeriodMs (inference and scrubber: 10 s): give them that long.
-  const archivedParameters = () => {
-    const params: Record<string, number> = {};
-    for (const p of archive.parameters()) params[p.service] = (params[p.service] ?? 0) + 1;
-    return params;
+  // The TTC's archive, asked over the bus as the gateway does: what it holds from the services.
+  const archived = async (service: string, name: string) => {
+    const series = await hub.request(umbra.ttc.v1.QueryTelemetry, { service, name, fromNs: 0n, toNs: END_OF_TIME, limit: 10_000 }, umbra.ttc.v1.TelemetrySeries, { target: "ttc", timeoutMs: 5000 });
+    return series.points.length;
   };
-  const params = await ground
-    .until(
-      () => {
-        const p = archivedParameters();
-        return ["inference", "scrubber", "thermal"].every((svc) => (p[svc] ?? 0) > 0) ? p : undefined;
-      },
-      15_000,
-      "telemetry from inference, scrubber and thermal in the TTC archive",
-    )
-    .catch((err: Error) => {
+  const counts: Record<string, number> = {};
+  for (const [svc, name] of [["inference", "inferences"], ["scrubber", "correctedBits"], ["thermal", "dieC"]] as const) {
+    counts[svc] = await ground.until(() => archived(svc, name).then((n) => (n > 0 ? n : undefined)).catch(() => undefined), 30_000, `${svc}.${name} in the TTC archive`).catch((err: Error) => {
       if (ctx.isStopping()) throw err;
       logger.warn(err.message);
-      return archivedParameters();
+      return 0;
     });
-  const upTo = clock.nowTaiNs() + 60_000_000_000n;
-  const events: Record<string, number> = {};
-  for (const svc of ["inference", "scrubber", "thermal"]) events[svc] = archive.events({ fromNs: 0n, toNs: upTo, service: svc }).length;
+  }
+  const events = await hub.request(umbra.ttc.v1.QueryEvents, { fromNs: 0n, toNs: END_OF_TIME, minSeverity: "", service: "", limit: 10_000 }, umbra.ttc.v1.EventList, { target: "ttc", timeoutMs: 5000 });
   demo(
-    { archivedParameters: params, archivedEvents: events },
-    `TTC archive: telemetry parameters per service ${Object.entries(params)
-      .map(([k, v]) => `${k} ${v}`)
-      .join(", ")}; events from inference ${events["inference"]}, scrubber ${events["scrubber"]}, thermal ${events["thermal"]}`,
+    { archivedSamples: counts, archivedEvents: events.events.length },
+    `TTC archive: ${Object.entries(counts)
+      .map(([k, v]) => `${k} ${v} samples`)
+      .join(", ")}; ${events.events.length} events`,
   );
   const jobs = await jobsRun;
   if (jobs.err) throw jobs.err;

@@ -1,43 +1,7 @@
-// Which service processes `umbra start` runs and with what command line, for
-// each platform; and, for --platform linux, what this machine must have for
-// them (pure: the file system is asked through a probe, so tests need no board).
+// What --platform linux needs and this machine lacks (pure: the file system
+// is asked through a probe, so tests need no board). The services and their
+// command lines are the supervisor's (@umbra/supervisor launch-plan).
 import { join } from "node:path";
-import type { PlatformName } from "./options.js";
-
-export interface ServiceLaunch {
-  name: string;
-  /** The service's main script, relative to the workspace root. */
-  main: string;
-  /** Arguments after the bus endpoint. */
-  args: string[];
-}
-
-export interface LaunchPlanOptions {
-  platform: PlatformName;
-  data: string;
-  models: readonly string[];
-  /** The emulated battery (hil only): the job runner forecasts the battery the HIL emulates. */
-  battery?: { capacityWh: number; dodFloorPct: number };
-}
-
-/** The services in start order, each with its command line. */
-export function serviceLaunches(o: LaunchPlanOptions): ServiceLaunch[] {
-  const platform = ["--platform", o.platform];
-  const battery = o.platform === "hil" && o.battery ? ["--battery-capacity-wh", String(o.battery.capacityWh), "--dod-floor-pct", String(o.battery.dodFloorPct)] : [];
-  return [
-    // The example counter has no platform ports: the same command line on both.
-    { name: "counter", main: "examples/counter-service/dist/main.js", args: [] },
-    { name: "inference", main: "packages/inference/dist/main.js", args: [...platform, "--data", join(o.data, "inference"), "--models", o.models.join(",")] },
-    { name: "scrubber", main: "packages/scrubber/dist/main.js", args: [...platform] },
-    { name: "thermal", main: "packages/thermal/dist/main.js", args: [...platform] },
-    { name: "jobs", main: "packages/jobs/dist/main.js", args: [...platform, "--data", join(o.data, "jobs"), ...battery] },
-  ];
-}
-
-/** The process argv for one service: node, its script, the hub's endpoint, its own flags. */
-export function serviceArgv(root: string, socket: string, launch: ServiceLaunch): string[] {
-  return [join(root, launch.main), `unix:${socket}`, ...launch.args];
-}
 
 /** What a file-system probe answers: a folder's entries (undefined if it is not there), and whether a file exists. */
 export interface FsProbe {

@@ -76,7 +76,7 @@ export async function runJobs(ctx: StackContext, mode: "demo" | "light", prefix:
   if (jobs.length === 0) return [];
 
   // The runner and the models must be up: the TTC routes a telecommand only to a service it has learned.
-  await ground.until(() => (ctx.ttc.dictionary.serviceNamed("jobs") ? true : undefined), 30_000, "the TTC to learn the jobs service");
+  await ground.until(() => (ctx.declared("jobs") ? true : undefined), 60_000, "the jobs service to declare itself");
   for (const model of new Set(jobs.flatMap((j) => [j.model, ...(j.variants ?? [])]))) {
     await ground.until(
       () =>
@@ -95,7 +95,7 @@ export async function runJobs(ctx: StackContext, mode: "demo" | "light", prefix:
   const base = await ground
     .until(
       () => {
-        const b = ctx.observed.jobsTelemetry?.["baseLoadW"];
+        const b = ctx.observed.telemetry["jobs"]?.["baseLoadW"];
         return typeof b === "number" ? b : undefined;
       },
       15_000,
