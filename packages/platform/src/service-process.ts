@@ -164,7 +164,9 @@ export async function runServiceProcess(options: ServiceProcessOptions): Promise
   let platform: Platform;
   let hil: ReturnType<typeof createHilPlatform> | undefined;
   if (settings.platform === "linux") platform = createLinuxPlatform({ clock });
-  else platform = hil = createHilPlatform({ bus, staleAfterMs: 5000 });
+  // Freshness on the wall clock: the HIL publishes its state once per simulated step (10 s and more),
+  // which at high speed is a fraction of a wall second; a HIL that stopped is stale in wall time.
+  else platform = hil = createHilPlatform({ bus, clock: wall, staleAfterMs: 5000 });
   // Both waits at once. The first port reads come at start: let the HIL's
   // first hardware state arrive so they do not fail spuriously; and let
   // mission time be the HIL's before the service stamps anything with it.
