@@ -5,7 +5,7 @@
 // telemetry, events and SupervisorStatus. Operators command it through the
 // TTC like any other service.
 import { hostname } from "node:os";
-import { CommandRejected, Priority, Service, command, defineService, fromValueMessage, type CommandHandlers, type ServiceContext } from "@umbra/core";
+import { CommandRejected, Priority, Service, command, defineService, fromValueMessage, type CommandHandlers, type ServiceContext, type TimerHandle } from "@umbra/core";
 import type { PowerPort, WatchdogPort } from "@umbra/platform";
 import { umbra, type MessageOf } from "@umbra/proto";
 import type { BootInfo, BootRecord, ParameterScalar, ResetReasonName } from "./boot-record.js";
@@ -107,6 +107,7 @@ export class SupervisorService extends Service<typeof supervisorSpec> {
   private healthyNow = true;
   private watchdogArmed = false;
   private resetting = false;
+  private reportTimer: TimerHandle | undefined;
   /** Serializes mode changes and commanded restarts, so they never interleave half-done. */
   private tail: Promise<unknown> = Promise.resolve();
 
@@ -201,13 +202,17 @@ export class SupervisorService extends Service<typeof supervisorSpec> {
 
     if (settings.watchdog.enabled && this.deps.watchdog) await this.armWatchdog();
     this.every(settings.watchdog.kickIntervalS * 1000, () => void this.kick());
-    this.every(this.parameters.get("statusPeriodMs"), () => this.report());
+    this.scheduleReports();
     if (this.deps.power) this.every(5000, () => void this.checkPower());
     this.after(settings.stableAfterS * 1000, () => {
       this.deps.record.markStable(boot.boot);
       this.event("bootStable", `boot ${boot.boot} ran ${settings.stableAfterS} s: stable`);
     });
     this.report();
+  }
+
+  protected override onParametersChanged(changed: string[]): void {
+    if (changed.includes("statusPeriodMs") && this.reportTimer) this.scheduleReports();
   }
 
   protected override async onStop(): Promise<void> {
@@ -258,6 +263,11 @@ export class SupervisorService extends Service<typeof supervisorSpec> {
 
   private enabled(name: string): boolean {
     return this.deps.settings.services.some((s) => s.name === name && s.enabled);
+  }
+
+  private scheduleReports(): void {
+    this.reportTimer?.cancel();
+    this.reportTimer = this.every(this.parameters.get("statusPeriodMs"), () => this.report());
   }
 
   private livenessNow(): number {
