@@ -14,8 +14,8 @@ export const ESSENTIAL_SERVICES: readonly ServiceName[] = ["ttc", "thermal"];
 
 /**
  * How a crashed or hung service is restarted: after the n-th failure in a row
- * it waits min(initialBackoffS * factor^(n-1), maxBackoffS) wall seconds; more
- * than maxFailures failures within windowS wall seconds and it is given up on.
+ * it waits min(initialBackoffS * factor^(n-1), maxBackoffS) wall seconds; once
+ * maxFailures failures fall within windowS wall seconds it is given up on.
  */
 export interface RestartPolicyConfig {
   initialBackoffS: number;
