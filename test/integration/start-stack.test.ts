@@ -1,166 +1,135 @@
-// `pnpm start --demo` end to end: the stack script with the HIL on a fast
-// clock, the TTC, and the counter, inference, scrubber, thermal and jobs
-// services in their own OS processes. The demo's telecommand, protected
-// inference, power budget and scrubber telemetry must come back, its jobs
-// (submitted by telecommand) must run, the TTC must learn the new services and
-// archive what they send, a Ctrl-C must stop every process, and the summary
-// at the end must count the jobs and the battery's lowest state of charge.
-import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+// `umbra start` end to end, headless: the compiled CLI plays the board (the
+// supervisor and every service in their own processes, the HIL environment
+// in its own, joined to the supervisor's bus hub) on the default scenario,
+// stack-demo.yaml, at 240× so its three simulated hours take about 45 wall
+// seconds. It must exit 0, print where the gateway listens, status lines and
+// the summary as one JSON line; and the summary's figures must agree with
+// what the TTC archived (its archive.db, read with the TTC's own reader) and
+// with the supervisor's boot record.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { openArchive } from "@umbra/ttc";
+import { bootRecord, startUmbra, type UmbraRun } from "./helpers/stack.js";
 
-const here = dirname(fileURLToPath(import.meta.url));
-const startScript = join(here, "../../scripts/start.mjs");
-const cleanups: Array<() => unknown> = [];
+const runs: UmbraRun[] = [];
 afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
+  for (const r of runs.splice(0)) await r.cleanup();
 });
 
-interface Line {
-  name?: string;
-  msg?: string;
-  level?: number;
-  service?: string;
-  pid?: number;
-  [k: string]: unknown;
+const ALL_TIME: [bigint, bigint] = [0n, 2n ** 62n];
+const num = (v: unknown) => (typeof v === "bigint" ? Number(v) : (v as number));
+
+interface Summary {
+  simulatedS: number;
+  jobs: { done: number; waiting: number; running: number; failed: number; expired: number; cancelled: number; jobsEnergyJ: number; error?: string };
+  energy: { jobsJ: number; solarInWh?: number; payloadOutWh?: number };
+  minSocPct?: number;
+  faults: { injected: number; byKind: Record<string, number>; corrected: { scrubbedBits: number; votesCorrected: number; replicaRebuilds: number; serviceRestarts: number; payloadResets: number } };
+  downlink: { packets?: number; bytes?: number };
+  boots: { boot: number; resetReason: string; mode: string; safeReason: string };
+  hilReport?: string;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+describe("umbra start", () => {
+  it("plays the default scenario headless and exits 0; its summary agrees with the TTC's archive and the boot record", { timeout: 150_000 }, async () => {
+    const run = startUmbra({ args: ["--speed", "240", "--duration", "75", "--json"] });
+    runs.push(run);
 
-describe("pnpm start --demo", () => {
-  it("runs inference, scrubber, thermal and jobs in their own processes and exercises them through the TTC and the bus", { timeout: 90_000 }, async () => {
-    const dir = mkdtempSync(join(tmpdir(), "umbra-start-"));
-    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-    const child = spawn(
-      process.execPath,
-      [startScript, "--demo", "--duration", "60", "--speed", "600", "--data", join(dir, "data"), "--socket", join(dir, "bus.sock"), "--report", join(dir, "reports"), "--keys", join(dir, "keys.json")],
-      { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, UMBRA_LOG_LEVEL: "info" } },
-    );
-    cleanups.push(() => {
-      if (child.exitCode === null) child.kill("SIGKILL");
-    });
-    const lines: Line[] = [];
-    // The services run in their own process groups: if the stack script is
-    // killed (a failed run), stop them here so none is left behind.
-    cleanups.push(() => {
-      for (const l of lines) if (l.msg?.endsWith("service started in its own process") && l.pid && alive(l.pid)) process.kill(l.pid, "SIGKILL");
-    });
-    let raw = "";
-    let pending = "";
-    let stderr = "";
-    child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
-    const done = new Promise<void>((resolve) => {
-      child.stdout!.on("data", (d: Buffer) => {
-        raw += d.toString();
-        pending += d.toString();
-        const parts = pending.split("\n");
-        pending = parts.pop()!;
-        for (const p of parts) {
-          try {
-            const line = JSON.parse(p) as Line;
-            lines.push(line);
-            if (line.msg === "demo: done" || (typeof line.msg === "string" && line.msg.startsWith("demo: failed"))) resolve();
-          } catch {
-            // not a log line
-          }
-        }
-      });
-    });
-    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-    // The demo ends within ~15 s (its last step waits for the 10 s telemetry reports); then Ctrl-C.
-    await Promise.race([done, exited, new Promise((r) => setTimeout(r, 60_000))]);
-    child.kill("SIGINT");
-    const code = await exited;
-    const context = `\n--- stdout (tail) ---\n${raw.slice(-6000)}\n--- stderr ---\n${stderr.slice(-2000)}`;
-    expect(code, context).toBe(0);
+    // Where the gateway listens, while the payload runs: a real HTTP server on the port it picked.
+    const gatewayLine = await run.waitForLine(/^umbra: gateway listening on http:\/\//, 60_000);
+    const url = /listening on (http:\/\/[^\s]+)/.exec(gatewayLine)![1]!;
+    expect(url, run.context()).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(url).not.toMatch(/:0$/);
+    const res = await fetch(`${url}/api/openapi.json`);
+    expect(res.status, run.context()).toBeLessThan(500);
+    await res.body?.cancel();
 
-    const demo = (prefix: string) => lines.find((l) => l.name === "umbra" && typeof l.msg === "string" && l.msg.startsWith(`demo: ${prefix}`));
-    expect(lines.some((l) => l.msg?.startsWith("demo: failed")), context).toBe(false);
+    const { code, signal } = await run.exited;
+    const context = run.context();
+    expect({ code, signal }, context).toEqual({ code: 0, signal: null });
+    const out = run.lines;
 
-    // Each service came up in its own process and declared itself.
-    const started = new Map(lines.filter((l) => l.msg?.endsWith("service started in its own process")).map((l) => [l.service!, l.pid!]));
-    expect([...started.keys()].sort()).toEqual(["counter", "inference", "jobs", "scrubber", "thermal"]);
-    for (const svc of ["inference", "scrubber", "thermal", "jobs"]) {
-      expect(lines.some((l) => l.msg === "service declared" && l.service === svc), `${svc} declared${context}`).toBe(true);
-      expect(started.get(svc)).not.toBe(process.pid);
-      expect(lines.some((l) => l.name === svc && l.pid === started.get(svc) && l.msg === "service started"), `${svc} runs in process ${started.get(svc)}${context}`).toBe(true);
-    }
+    // The board: the scenario and the configuration it played, then status lines (one every 10 s when not on a terminal).
+    expect(out.some((l) => /^umbra: HIL scenario .*stack-demo\.yaml at 240× speed; configuration .*config\/umbra\.yaml$/.test(l)), context).toBe(true);
+    const status = out.filter((l) => /^T\+\d\d:\d\d:\d\d \| /.test(l));
+    expect(status.length, context).toBeGreaterThanOrEqual(2);
+    expect(status.some((l) => /^T\+\d\d:\d\d:\d\d \| nominal \| services 6\/6 \| SoC [\d.]+% \| (sunlit|eclipse)/.test(l)), context).toBe(true);
+    expect(out.some((l) => l === "umbra: the HIL scenario has ended" || l === "umbra: stopping the payload"), context).toBe(true);
+    expect(out.some((l) => /giving up|exited \(code/.test(l)), context).toBe(false);
 
-    // The telecommand through the TTC, and the protected inference.
-    expect(demo("inference.runCanary")?.["success"], context).toBe(true);
-    const tmr = demo("ocr-cls under TMR:");
-    expect(tmr, context).toBeDefined();
-    expect(tmr!["vote"]).toBe("VOTE_STATUS_UNANIMOUS");
-    expect(tmr!["replicaRuns"]).toBe(3);
-    expect(["0deg", "180deg"]).toContain(tmr!["label"]);
-    const upset = demo("ocr-cls under TMR with an upset");
-    expect(upset!["vote"]).toBe("VOTE_STATUS_CORRECTED");
-    expect(upset!["dissenting"]).toEqual([1]);
-    expect(upset!["label"]).toBe(tmr!["label"]);
+    // The summary: the last line, one JSON document, the same as reports/summary.json.
+    const summary = JSON.parse(out[out.length - 1]!) as Summary;
+    expect(JSON.parse(readFileSync(join(run.reports, "summary.json"), "utf8"))).toEqual(summary);
+    expect(summary.jobs.error, context).toBeUndefined();
+    expect(summary.boots).toEqual({ boot: 1, resetReason: "power-on", mode: "nominal", safeReason: "" });
+    expect(summary.faults.corrected.payloadResets).toBe(0);
+    expect(summary.simulatedS, context).toBeGreaterThan(3600);
+    expect(summary.hilReport).toBe(join(run.reports, "stack-demo.html"));
+    // The scheduled kill of the scrubber reached it (at 130 simulated minutes).
+    expect(summary.faults.byKind["kill"], context).toBe(1);
+    expect(summary.faults.corrected.serviceRestarts, context).toBeGreaterThanOrEqual(1);
 
-    // Thermal's budget and the scrubber's telemetry over the bus.
-    const budget = demo("thermal PowerBudget");
-    expect(budget!["budgetW"] as number).toBeGreaterThan(0);
-    expect(budget!["controlZone"]).toBe("thermal_zone0");
-    const scrub = demo("scrubber telemetry");
-    expect(scrub!["regions"] as number).toBeGreaterThan(0);
-    expect(scrub!["uncorrectableBlocks"]).toBe(0);
+    // The HIL report the summary took its environment figures from.
+    const hil = JSON.parse(readFileSync(join(run.reports, "stack-demo.json"), "utf8")) as { summary: Record<string, number>; faults: { outcome: string }[] };
+    expect(summary.minSocPct).toBe(hil.summary["minSocPct"]);
+    expect(summary.energy.solarInWh).toBe(hil.summary["energyInWh"]);
+    expect(summary.downlink.packets).toBe(hil.summary["downlinkedPackets"]);
+    expect(summary.faults.injected).toBe(hil.faults.filter((f) => f.outcome.startsWith("applied")).length);
 
-    // The job runner: a tenant and a mixed workload by telecommand through the
-    // TTC; at least one job ran to done on the synthetic tiles (or, on a slow
-    // machine, at least ran tiles).
-    expect(demo("jobs.setTenant")?.["success"], context).toBe(true);
-    const submits = lines.filter((l) => l.name === "umbra" && l.msg?.startsWith("demo: jobs.submit"));
-    expect(submits.length, context).toBe(4);
-    expect(submits.every((l) => l["success"] === true), context).toBe(true);
-    const jobLines = lines.filter((l) => l.name === "umbra" && l.msg?.startsWith("demo: job ") && typeof l["state"] === "string");
-    expect(jobLines.length, context).toBe(4);
-    const doneJobs = jobLines.filter((l) => l["state"] === "done");
-    if (doneJobs.length > 0) {
-      for (const j of doneJobs) {
-        expect(j["tilesDone"]).toBe(j["tilesTotal"]);
-        expect(j["inferences"] as number).toBe(j["tilesTotal"]);
-        expect(j["rawInputBytes"] as number).toBeGreaterThan(0);
+    // ---- against the TTC's archive (the TTC has stopped: the file is closed) ----
+    const archive = openArchive(join(run.data, "archive.db"));
+    try {
+      const series = (service: string, name: string) => {
+        const s = archive.samples(service, name, ...ALL_TIME);
+        return s.values.map(num);
+      };
+      const last = (service: string, name: string) => {
+        const v = series(service, name);
+        expect(v.length, `${service}.${name} archived${context}`).toBeGreaterThan(0);
+        return v[v.length - 1]!;
+      };
+
+      // Jobs done: the summary asks the runner (QueryJobs) just before the payload
+      // stops; the runner reports its counters every simulated second, and may
+      // report once more while it stops. So the runner's last archived `done`
+      // and the summary's can differ by a job that ended between the two, no more.
+      const doneArchived = last("jobs", "done");
+      expect(summary.jobs.done, context).toBeGreaterThanOrEqual(1);
+      expect(Math.abs(summary.jobs.done - doneArchived), `summary ${summary.jobs.done} done, archive ${doneArchived}${context}`).toBeLessThanOrEqual(1);
+      // Energy: the runner's metered joules are the sum over its jobs; with nothing
+      // running at the end and the same jobs done, the two are the same figure.
+      if (summary.jobs.running === 0 && summary.jobs.done === doneArchived) {
+        expect(summary.energy.jobsJ, context).toBeCloseTo(last("jobs", "meteredJoules"), 1);
       }
-    } else {
-      expect(Math.max(...jobLines.map((l) => l["tilesDone"] as number)), `no demo job done, and none ran a tile${context}`).toBeGreaterThan(0);
+      expect(summary.energy.jobsJ).toBeGreaterThan(0);
+
+      // The battery: the HIL's lowest state of charge is over the whole scenario
+      // (every 10 s step), the runner's readings are samples of the same battery:
+      // none is lower (the HIL report rounds to 0.01 %).
+      const soc = series("jobs", "socPct");
+      expect(soc.length).toBeGreaterThan(0);
+      expect(summary.minSocPct!, context).toBeLessThanOrEqual(Math.min(...soc) + 0.01);
+      expect(summary.minSocPct!).toBeGreaterThan(0);
+
+      // Corrections: the summary takes the services' newest telemetry, which the
+      // TTC archived too (it stops last, after every service's final report).
+      expect(summary.faults.corrected.scrubbedBits, context).toBe(last("scrubber", "correctedBits"));
+      expect(summary.faults.corrected.votesCorrected, context).toBe(last("inference", "votesCorrected"));
+      expect(summary.faults.corrected.replicaRebuilds, context).toBe(last("inference", "replicaRebuilds"));
+      // Service restarts: one per archived serviceRestarted event (one boot, so the counters never reset);
+      // the supervisor's own restartsTotal telemetry is reported periodically, so it may lag, never lead.
+      const supervisorEvents = archive.events({ fromNs: ALL_TIME[0], toNs: ALL_TIME[1], service: "supervisor" });
+      expect(summary.faults.corrected.serviceRestarts, context).toBe(supervisorEvents.filter((e) => e.name === "serviceRestarted").length);
+      expect(last("supervisor", "restartsTotal")).toBeLessThanOrEqual(summary.faults.corrected.serviceRestarts);
+      expect(supervisorEvents.some((e) => e.name === "serviceCrashed" && e.args["service"] === "scrubber"), context).toBe(true);
+      expect(last("supervisor", "bootCount")).toBe(1);
+      expect(last("supervisor", "mode")).toBe(1);
+    } finally {
+      archive.close();
     }
-    // The demo's accuracy declaration (for the variant) is withdrawn when its jobs end.
-    if (demo("inference.setAccuracy tiny-cls 0.9")) expect(demo("inference.setAccuracy tiny-cls 0:")?.["success"], context).toBe(true);
 
-    // The TTC learned the new services and archived what they sent.
-    const dictionary = demo("TTC mission dictionary")!["services"] as string[];
-    expect(dictionary).toEqual(expect.arrayContaining(["thermal@0x030", "inference@0x040", "scrubber@0x050", "jobs@0x060", "counter@0x7f0", "ttc@0x010"]));
-    const archived = demo("TTC archive")!;
-    const params = archived["archivedParameters"] as Record<string, number>;
-    for (const svc of ["inference", "scrubber", "thermal"]) expect(params[svc], `${svc} telemetry archived${context}`).toBeGreaterThan(0);
-    expect((archived["archivedEvents"] as Record<string, number>)["inference"]).toBeGreaterThan(0);
-
-    // Ctrl-C stopped every service process cleanly, none unexpectedly.
-    expect(lines.some((l) => typeof l.msg === "string" && l.msg.includes("exited unexpectedly")), context).toBe(false);
-    for (const svc of ["inference", "scrubber", "thermal", "jobs", "counter"]) {
-      expect(lines.some((l) => l.name === svc && l.msg === "service stopped"), `${svc} stopped${context}`).toBe(true);
-      expect(alive(started.get(svc)!)).toBe(false);
-    }
-
-    // The summary at the end: the runner's jobs by state, the energy it metered, the battery's lowest SoC.
-    const summary = lines.find((l) => l.name === "umbra" && l["summary"] === true && l.msg?.startsWith("summary: "));
-    expect(summary, context).toBeDefined();
-    const jobs = summary!["jobs"] as Record<string, number>;
-    expect(jobs["done"]!, context).toBeGreaterThanOrEqual(doneJobs.length);
-    expect(jobs["done"]! + jobs["waiting"]! + jobs["running"]! + jobs["failed"]!, context).toBeGreaterThanOrEqual(4);
-    expect(jobs["meteredJ"]).toBeGreaterThanOrEqual(0);
-    expect(summary!["minSocPct"] as number).toBeGreaterThan(0);
-    expect(summary!.msg).toMatch(/^summary: jobs \d+ done, \d+ waiting, \d+ running, \d+ failed.*; [\d.]+ J and [\d.]+ core-s metered to jobs .*; lowest battery state of charge [\d.]+%$/);
+    // The boot record: one boot, on power-on, stable, ended cleanly by the stop.
+    expect(bootRecord(run.data)).toEqual([{ boot: 1, reset_reason: "power-on", stable: 1, ended: "clean" }]);
   });
 });
