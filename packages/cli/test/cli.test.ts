@@ -48,8 +48,10 @@ describe("umbra", () => {
       [["tm", "bad pattern", "--token", "t"], /"bad pattern": name telemetry as service\.name, service\.\* or \*/],
       [["events", "--min-severity", "urgent", "--token", "t"], /--min-severity must be one of info, low, medium, high/],
       [["users", "add", "bob", "--role", "king", "--token", "t"], /argument 'king' is invalid\. Allowed choices are viewer, operator, admin/],
-      [["start", "--speed", "0"], /--speed must be a positive number, got 0/],
-      [["start", "--platform", "windows"], /--platform must be hil or linux, got windows/],
+      // The launcher's own flags are checked by it; configuration flags by the configuration, naming the field.
+      [["start", "--duration", "0"], /--duration must be a positive number of seconds, got 0/],
+      [["start", "--speed", "0"], /command line: hil\.speed: expected a number > 0 and <= 10000, got 0/],
+      [["start", "--platform", "windows"], /command line: platform: expected one of hil, linux, got "windows"/],
       [["dict", "--gateway", "ftp://x", "--token", "t"], /--gateway: "ftp:\/\/x" must be an http/],
     ];
     for (const [args, message] of cases) {
