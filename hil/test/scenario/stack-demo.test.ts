@@ -49,7 +49,7 @@ describe("stack-demo.yaml", () => {
     expect(kinds).toContain("multi-bit-flip inference/model/ocr-cls/v1");
     // No services in this run: the hang and the kill are logged as undelivered, with their times.
     const hang = faults.find((f) => f.kind === "hang")!;
-    expect(hang.action).toEqual({ kind: "signal", service: "jobs", signal: "hang", durationS: 60 });
+    expect(hang.action).toEqual({ kind: "signal", service: "jobs", signal: "hang", durationS: 600 });
     const kill = faults.find((f) => f.kind === "kill")!;
     expect(kill.action).toMatchObject({ service: "scrubber", signal: "kill" });
     const w = report.windows;
