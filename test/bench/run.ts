@@ -9,13 +9,14 @@ import { gatewayBenchmark } from "./gateway.bench.js";
 import { hilBenchmark } from "./hil.bench.js";
 import { jobsBenchmark } from "./jobs.bench.js";
 import { scrubBenchmark } from "./scrub.bench.js";
+import { stackBenchmark } from "./stack.bench.js";
 import { tcBenchmark } from "./tc.bench.js";
 import { thermalBenchmark } from "./thermal.bench.js";
 import { tmrBenchmark } from "./tmr.bench.js";
 import { formatJson, formatTable, makeReport, type Benchmark } from "./report.js";
 
 /** Every benchmark, in the order a plain `pnpm bench` runs them. */
-const BENCHMARKS: readonly Benchmark[] = [busBenchmark, hilBenchmark, tcBenchmark, archiveBenchmark, thermalBenchmark, scrubBenchmark, tmrBenchmark, jobsBenchmark, gatewayBenchmark];
+const BENCHMARKS: readonly Benchmark[] = [busBenchmark, hilBenchmark, tcBenchmark, archiveBenchmark, thermalBenchmark, scrubBenchmark, tmrBenchmark, jobsBenchmark, gatewayBenchmark, stackBenchmark];
 
 function usage(): string {
   const names = BENCHMARKS.map((b) => `  ${b.name.padEnd(10)} ${b.description}`).join("\n");
