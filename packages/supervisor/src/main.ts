@@ -91,7 +91,7 @@ async function main(): Promise<number> {
   const names = [...SERVICE_NAMES];
   let service: SupervisorService | undefined;
   const table = new ProcessTable(
-    names.map((n) => ({ name: n, ...pick(config.services[n]) })),
+    names.map((n) => config.services[n]),
     new NodeLauncher(root, (name) => launchSpec(config, name as ServiceName, record.parameters(name))),
     wall,
     {
@@ -153,10 +153,6 @@ async function main(): Promise<number> {
     process.once("SIGINT", stop);
     process.once("SIGTERM", stop);
   });
-}
-
-function pick(s: { heartbeatTimeoutS: number; startTimeoutS: number; stopTimeoutS: number; restart: { initialBackoffS: number; factor: number; maxBackoffS: number; maxFailures: number; windowS: number } }) {
-  return { heartbeatTimeoutS: s.heartbeatTimeoutS, startTimeoutS: s.startTimeoutS, stopTimeoutS: s.stopTimeoutS, restart: s.restart };
 }
 
 main().then(

@@ -37,16 +37,8 @@ await runServiceProcess({
       db.close();
       archive.close();
     });
-    const extra = env as unknown as { parameters?: Record<string, unknown>; apid?: number; livenessClock?: typeof clock };
     return new TtcService(
-      {
-        bus,
-        clock,
-        logger,
-        ...(extra.parameters ? { parameters: extra.parameters } : {}),
-        ...(extra.apid !== undefined ? { apid: extra.apid } : {}),
-        ...(extra.livenessClock ? { livenessClock: extra.livenessClock } : {}),
-      } as ConstructorParameters<typeof TtcService>[0],
+      { bus, clock, logger, livenessClock: env.livenessClock, parameters: env.parameters, ...(env.apid !== undefined ? { apid: env.apid } : {}) },
       {
         keys,
         history: new CommandHistory(db),

@@ -2,6 +2,7 @@
 // the HIL's environment, the supervisor's status, and the services' newest
 // telemetry. Pure bookkeeping: the bus subscriptions feed it, the status line
 // and the summary read it.
+import { fromValueMessage } from "@umbra/core";
 import { umbra, type MessageOf } from "@umbra/proto";
 
 export type TelemetryValues = Record<string, unknown>;
@@ -78,16 +79,9 @@ export function observeSupervisor(o: StackObservation, s: MessageOf<typeof umbra
   o.failed = s.services.filter((x) => x.state === P.PROCESS_STATE_FAILED).map((x) => x.name);
 }
 
-export function sampleValue(s: MessageOf<typeof umbra.core.v1.Sample>): unknown {
-  const v = s.value as Record<string, unknown> | undefined | null;
-  const kind = v && typeof v["kind"] === "string" ? (v["kind"] as string) : undefined;
-  const raw = kind ? v![kind] : undefined;
-  return typeof raw === "bigint" ? Number(raw) : raw;
-}
-
 export function observeTelemetry(o: StackObservation, r: MessageOf<typeof umbra.core.v1.TelemetryReport>): void {
   const t = (o.telemetry[r.service] ??= {});
-  for (const s of r.samples) t[s.name] = sampleValue(s);
+  for (const s of r.samples) t[s.name] = fromValueMessage(s.value);
 }
 
 const hms = (s: number) => {
