@@ -23,7 +23,7 @@ const num = (v: unknown) => (typeof v === "bigint" ? Number(v) : (v as number));
 interface Summary {
   simulatedS: number;
   jobs: { done: number; waiting: number; running: number; failed: number; expired: number; cancelled: number; jobsEnergyJ: number; error?: string };
-  energy: { jobsJ: number; solarInWh?: number; payloadOutWh?: number };
+  energy: { jobsJ: number; loadWh?: number; batteryChargedWh?: number; batteryDischargedWh?: number };
   minSocPct?: number;
   faults: { injected: number; byKind: Record<string, number>; corrected: { scrubbedBits: number; votesCorrected: number; replicaRebuilds: number; serviceRestarts: number; payloadResets: number } };
   downlink: { packets?: number; bytes?: number };
@@ -76,7 +76,10 @@ describe("umbra start", () => {
     // The HIL report the summary took its environment figures from.
     const hil = JSON.parse(readFileSync(join(run.reports, "stack-demo.json"), "utf8")) as { summary: Record<string, number>; faults: { outcome: string }[] };
     expect(summary.minSocPct).toBe(hil.summary["minSocPct"]);
-    expect(summary.energy.solarInWh).toBe(hil.summary["energyInWh"]);
+    expect(summary.energy.batteryChargedWh).toBe(hil.summary["energyInWh"]);
+    expect(summary.energy.batteryDischargedWh).toBe(hil.summary["energyOutWh"]);
+    expect(summary.energy.loadWh).toBe(hil.summary["loadSuppliedWh"]);
+    expect(summary.energy.loadWh).toBeGreaterThan(0);
     expect(summary.downlink.packets).toBe(hil.summary["downlinkedPackets"]);
     expect(summary.faults.injected).toBe(hil.faults.filter((f) => f.outcome.startsWith("applied")).length);
 

@@ -124,6 +124,7 @@ export class HilRun {
   private wake: (() => void) | undefined;
   private energyInWh = 0;
   private energyOutWh = 0;
+  private suppliedWh = 0;
   private shedWh = 0;
   private minSoc = 100;
   private maxDie = Number.NEGATIVE_INFINITY;
@@ -786,6 +787,7 @@ export class HilRun {
     const p = env.power;
     this.energyInWh += p.chargedWh;
     this.energyOutWh += p.dischargedWh;
+    this.suppliedWh += (p.suppliedW * this.scenario.step) / 3600;
     this.shedWh += (p.shedW * this.scenario.step) / 3600;
     this.minSoc = Math.min(this.minSoc, p.socPct);
     this.maxDie = Math.max(this.maxDie, env.temperaturesC.die);
@@ -859,6 +861,7 @@ export class HilRun {
         finalSocPct: +(series.socPct.at(-1) ?? 0).toFixed(2),
         energyInWh: +this.energyInWh.toFixed(1),
         energyOutWh: +this.energyOutWh.toFixed(1),
+        loadSuppliedWh: +this.suppliedWh.toFixed(1),
         shedWh: +this.shedWh.toFixed(2),
         maxDieC: +this.maxDie.toFixed(2),
         maxBoardC: +Math.max(...series.boardC).toFixed(2),

@@ -181,6 +181,24 @@ describe("resolveConfig", () => {
     expect(given.gateway.port).toBe(9002);
   });
 
+  it("resolves relative paths in the workspace's file against the workspace when run from elsewhere, and path flags against the current folder", async () => {
+    const cwd = tempDir("umbra-cwd-");
+    const root = tempDir("umbra-root-");
+    mkdirSync(join(root, "config"));
+    writeFileSync(join(root, "config/umbra.yaml"), "paths:\n  data: .umbra/data\nhil:\n  scenario: hil/scenarios/stack-demo.yaml\n");
+    const c = await resolveConfig(check(), cwd, root);
+    expect(c.hil.scenario).toBe(join(root, "hil/scenarios/stack-demo.yaml"));
+    expect(c.paths.data).toBe(join(root, ".umbra/data"));
+    const f = await resolveConfig(check({ data: "mine", scenario: "s.yaml", socket: "b.sock", keys: "k.json", report: "r" }), cwd, root);
+    expect(f.paths).toMatchObject({ data: join(cwd, "mine"), keys: join(cwd, "k.json"), reports: join(cwd, "r") });
+    expect(f.hil.scenario).toBe(join(cwd, "s.yaml"));
+    expect(f.bus.socket).toBe(join(cwd, "b.sock"));
+    // A file in the current folder keeps the documented rule: relative to where the command runs.
+    mkdirSync(join(cwd, "config"));
+    writeFileSync(join(cwd, "config/umbra.yaml"), "hil:\n  scenario: here.yaml\n");
+    expect((await resolveConfig(check(), cwd, root)).hil.scenario).toBe(join(cwd, "here.yaml"));
+  });
+
   it("refuses a bad configuration value from a flag as a usage error (exit 2) naming the field and the command line", async () => {
     const cwd = tempDir("umbra-cwd-");
     const cases: [Partial<RawStartOptions>, RegExp][] = [

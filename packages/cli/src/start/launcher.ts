@@ -10,7 +10,7 @@
 // telecommand, and at the end prints a summary.
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { loadKeyFile } from "@umbra/ccsds";
 import { Bus, BusClient, RealClock, createLogger, parseEndpoint } from "@umbra/core";
 import { umbra } from "@umbra/proto";
@@ -41,12 +41,34 @@ const nodeProbe: FsProbe = {
 
 const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
-/** The configuration: --config, else config/umbra.yaml under the working directory or the workspace, else the defaults; flags over it. */
+/** Path flags resolved against the directory the command runs in, whatever the configuration's own base. */
+export function pathOverridesFrom(overrides: StartRequest["overrides"], cwd: string): StartRequest["overrides"] {
+  const abs = (p: string | undefined) => (p === undefined ? undefined : resolve(cwd, p));
+  return {
+    ...overrides,
+    paths: overrides.paths && { data: abs(overrides.paths.data), keys: abs(overrides.paths.keys), reports: abs(overrides.paths.reports) },
+    bus: overrides.bus && { ...overrides.bus, socket: abs(overrides.bus.socket) },
+    hil: overrides.hil && { ...overrides.hil, scenario: abs(overrides.hil.scenario) },
+  };
+}
+
+/**
+ * The configuration: --config, else config/umbra.yaml under the working
+ * directory or the workspace, else the defaults; flags over it. Relative paths
+ * in a --config file or one in the working directory resolve against the
+ * working directory; in the workspace's own file found from elsewhere, against
+ * the workspace, so `umbra start` works from any folder (its scenario and its
+ * state are the workspace's).
+ */
 export async function resolveConfig(request: StartRequest, cwd: string, root: string): Promise<PayloadConfig> {
   try {
-    const file = request.configFile ?? [join(cwd, DEFAULT_CONFIG_FILE), join(root, DEFAULT_CONFIG_FILE)].find((f) => existsSync(f));
-    if (file) return await loadPayloadConfig(file, { cwd, overrides: request.overrides });
-    return applyOverrides(defaultPayloadConfig({ cwd }), request.overrides, { cwd });
+    const overrides = pathOverridesFrom(request.overrides, cwd);
+    if (request.configFile !== undefined) return await loadPayloadConfig(request.configFile, { cwd, overrides });
+    const here = join(cwd, DEFAULT_CONFIG_FILE);
+    if (existsSync(here)) return await loadPayloadConfig(here, { cwd, overrides });
+    const workspace = join(root, DEFAULT_CONFIG_FILE);
+    if (existsSync(workspace)) return await loadPayloadConfig(workspace, { cwd: root, overrides });
+    return applyOverrides(defaultPayloadConfig({ cwd }), overrides, { cwd });
   } catch (err) {
     if (err instanceof ConfigError) throw new CliError(err.message, EXIT_USAGE);
     throw err;

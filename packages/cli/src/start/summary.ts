@@ -51,7 +51,7 @@ export interface HilReportExtract {
 export interface StackSummary {
   simulatedS: number;
   jobs: JobsTally;
-  energy: { jobsJ: number; solarInWh?: number; payloadOutWh?: number };
+  energy: { jobsJ: number; loadWh?: number; batteryChargedWh?: number; batteryDischargedWh?: number };
   minSocPct?: number;
   faults: {
     injected: number;
@@ -75,7 +75,7 @@ export function buildSummary(o: StackObservation, jobs: JobsTally, report: HilRe
   const out: StackSummary = {
     simulatedS: Math.round(o.elapsedS),
     jobs,
-    energy: { jobsJ: +jobs.jobsEnergyJ.toFixed(2) },
+    energy: { jobsJ: +jobs.jobsEnergyJ.toPrecision(4) },
     faults: {
       injected: applied.length,
       byKind,
@@ -92,8 +92,10 @@ export function buildSummary(o: StackObservation, jobs: JobsTally, report: HilRe
   };
   const inWh = num(s["energyInWh"]);
   const outWh = num(s["energyOutWh"]);
-  if (inWh !== undefined) out.energy.solarInWh = inWh;
-  if (outWh !== undefined) out.energy.payloadOutWh = outWh;
+  const loadWh = num(s["loadSuppliedWh"]);
+  if (loadWh !== undefined) out.energy.loadWh = loadWh;
+  if (inWh !== undefined) out.energy.batteryChargedWh = inWh;
+  if (outWh !== undefined) out.energy.batteryDischargedWh = outWh;
   const minSoc = num(s["minSocPct"]) ?? (Number.isFinite(o.minSocPct) ? +o.minSocPct.toFixed(2) : undefined);
   if (minSoc !== undefined) out.minSocPct = minSoc;
   const packets = num(s["downlinkedPackets"]);
@@ -102,6 +104,11 @@ export function buildSummary(o: StackObservation, jobs: JobsTally, report: HilRe
   if (bytes !== undefined) out.downlink.bytes = bytes;
   if (hilReport) out.hilReport = hilReport;
   return out;
+}
+
+/** Joules with the precision small figures need (a tiny model's inference costs milli-joules). */
+function joules(j: number): string {
+  return j === 0 || j >= 10 ? `${j.toFixed(1)} J` : `${j.toPrecision(2)} J`;
 }
 
 /** The summary as the lines a person reads (pure). */
@@ -115,8 +122,9 @@ export function summaryText(x: StackSummary): string[] {
   return [
     `summary after ${h(x.simulatedS)} simulated:`,
     `  jobs: ${j.error ? j.error : `${j.done} done, ${j.failed} failed, ${j.waiting} waiting, ${j.running} running${j.expired ? `, ${j.expired} expired` : ""}`}`,
-    `  energy: ${x.energy.jobsJ.toFixed(1)} J metered to jobs` +
-      (x.energy.solarInWh !== undefined ? `; ${x.energy.solarInWh} Wh from the arrays, ${x.energy.payloadOutWh ?? "?"} Wh drawn by the payload` : ""),
+    `  energy: ${joules(x.energy.jobsJ)} metered to jobs` +
+      (x.energy.loadWh !== undefined ? `; ${x.energy.loadWh} Wh supplied to the loads` : "") +
+      (x.energy.batteryChargedWh !== undefined ? `; battery charged ${x.energy.batteryChargedWh} Wh, discharged ${x.energy.batteryDischargedWh ?? "?"} Wh` : ""),
     `  battery: lowest state of charge ${x.minSocPct === undefined ? "unknown" : `${x.minSocPct}%`}`,
     `  faults injected: ${x.faults.injected}${kinds ? ` (${kinds})` : ""}`,
     `  corrected: ${c.scrubbedBits} bits scrubbed, ${c.votesCorrected} TMR votes corrected, ${c.replicaRebuilds} replicas rebuilt, ${c.serviceRestarts} service restarts, ${c.payloadResets} payload resets`,
