@@ -6,6 +6,7 @@ import { Command, CommanderError } from "commander";
 import { CliError, EXIT_FAILURE, EXIT_USAGE } from "./errors.js";
 import { processIo, type Io } from "./io.js";
 import type { CommandContext } from "./commands/common.js";
+import { registerBundle } from "./commands/bundle.js";
 import { registerDict } from "./commands/dict.js";
 import { registerEvents } from "./commands/events.js";
 import { HIL_DESCRIPTION, runHil } from "./commands/hil.js";
@@ -52,6 +53,7 @@ Exit status: 0 ok, 1 failed (command failed or timed out, gateway error), 2 bad 
   registerCommandHistory(program, ctx);
   registerStatus(program, ctx);
   registerUsers(program, ctx);
+  registerBundle(program, ctx);
   // Listed in the help; `umbra hil ...` is handed to umbra-hil before parsing (runCli).
   program.command("hil").description(HIL_DESCRIPTION).helpOption(false).allowUnknownOption().argument("[args...]");
   return program;
