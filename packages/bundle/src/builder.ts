@@ -29,6 +29,8 @@ export interface BuildOptions {
   outDir: string;
   /** Where the Node.js runtime packages are kept between builds; default <workspace>/node_modules/.cache/umbra-bundle. */
   cacheDir?: string;
+  /** The installer's assets (install.sh, umbra.yaml, systemd/); default packages/installer/assets in the workspace. */
+  installerAssets?: string;
   /** Leave the staging folder (the unpacked bundle) in place and report it. */
   keepStage?: boolean;
   log?: (line: string) => void;
@@ -155,8 +157,9 @@ export async function buildBundle(options: BuildOptions): Promise<BuildResult> {
 
   const unbuilt = REQUIRED_BUILT.filter((f) => !existsSync(join(workspace, f)));
   if (unbuilt.length > 0) throw new Error(`the workspace is not built (missing ${unbuilt.join(", ")}): run pnpm build first`);
+  const assets = options.installerAssets ?? join(workspace, INSTALLER_ASSETS);
   for (const f of ["install.sh", "umbra.yaml", "systemd"]) {
-    if (!existsSync(join(workspace, INSTALLER_ASSETS, f))) throw new Error(`${INSTALLER_ASSETS}/${f} is missing`);
+    if (!existsSync(join(assets, f))) throw new Error(`${join(assets, f)} is missing`);
   }
   const missing = await missingCompilers(toolchain);
   if (missing.length > 0) {
@@ -207,7 +210,6 @@ export async function buildBundle(options: BuildOptions): Promise<BuildResult> {
     chmodSync(join(root, "node", "bin", "node"), 0o755);
     if (existsSync(join(runtime.dir, "LICENSE"))) copyWithMode(join(runtime.dir, "LICENSE"), join(root, "node", "LICENSE"));
 
-    const assets = join(workspace, INSTALLER_ASSETS);
     copyWithMode(join(assets, "install.sh"), join(root, "install.sh"));
     chmodSync(join(root, "install.sh"), 0o755);
     copyWithMode(join(assets, "umbra.yaml"), join(root, "config", "umbra.yaml"));
