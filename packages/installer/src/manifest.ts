@@ -208,7 +208,7 @@ function isObject(v: unknown): v is Record<string, unknown> {
 }
 
 const VERSION_RE = /^[0-9A-Za-z][0-9A-Za-z.+_-]{0,63}$/;
-const COMMIT_RE = /^[0-9a-f]{7,40}$/;
+const COMMIT_RE = /^(?:[0-9a-f]{7,40}(?:-dirty)?|unknown)$/; // "-dirty": built from a tree with uncommitted changes; "unknown": not built from git
 const SHA256_RE = /^[0-9a-f]{64}$/;
 const SHORT_TEXT_MAX = 256;
 
@@ -254,7 +254,7 @@ export function checkMeta(v: unknown, problems: string[] = []): BundleMeta {
   }
   if (v["name"] !== "umbra") problems.push(`name: expected "umbra", got ${describe(v["name"])}`);
   const version = str(v["version"], "version", problems, VERSION_RE, "a version (letters, digits, . + _ -)");
-  const commit = str(v["commit"], "commit", problems, COMMIT_RE, "a git commit (7 to 40 lower-case hex digits)");
+  const commit = str(v["commit"], "commit", problems, COMMIT_RE, "a git commit (7 to 40 lower-case hex digits, optionally -dirty) or unknown");
   const a = arch(v["arch"], "arch", problems);
   let node = { version: "", package: "" };
   if (!isObject(v["node"])) problems.push(`node: expected an object, got ${describe(v["node"])}`);
