@@ -9,6 +9,7 @@ import type { CommandContext } from "./commands/common.js";
 import { registerBundle } from "./commands/bundle.js";
 import { registerDict } from "./commands/dict.js";
 import { registerEvents } from "./commands/events.js";
+import { registerHealth } from "./commands/health.js";
 import { HIL_DESCRIPTION, runHil } from "./commands/hil.js";
 import { registerCommandHistory } from "./commands/history.js";
 import { registerJobs } from "./commands/jobs.js";
@@ -52,6 +53,7 @@ Exit status: 0 ok, 1 failed (command failed or timed out, gateway error), 2 bad 
   registerDict(program, ctx);
   registerCommandHistory(program, ctx);
   registerStatus(program, ctx);
+  registerHealth(program, ctx);
   registerUsers(program, ctx);
   registerBundle(program, ctx);
   // Listed in the help; `umbra hil ...` is handed to umbra-hil before parsing (runCli).

@@ -9,7 +9,7 @@
 // commanded reset (whatever started the supervisor, systemd on a board or the
 // launcher on a bench, starts it again); 2 for a bad command line or
 // configuration; 1 otherwise.
-import { mkdirSync } from "node:fs";
+import { mkdirSync, realpathSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -23,6 +23,7 @@ import { NodeLauncher } from "./node-launcher.js";
 import { ProcessTable } from "./process-table.js";
 import { SupervisorService } from "./service.js";
 import { RESET_EXIT_CODE } from "./index.js";
+import { SystemdNotifier, allUp, keptServicesHealthy, notifyingWatchdog } from "./systemd-notify.js";
 
 /** How long the supervisor waits for the HIL's first time tone before it gives up (wall ms). */
 const FIRST_TONE_WAIT_MS = 30_000;
@@ -57,8 +58,20 @@ async function main(): Promise<number> {
     }
     throw err;
   }
-  const root = typeof values["root"] === "string" ? resolve(values["root"]) : resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
+  // The real folder, not a link to it: on a board --root is /opt/umbra/current/app, and an upgrade
+  // switches `current`; a service restarted before the supervisor itself must run this release's code.
+  let root = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
+  if (typeof values["root"] === "string") {
+    try {
+      root = realpathSync(resolve(values["root"]));
+    } catch {
+      console.error(`--root ${values["root"]}: no such folder\n${USAGE}`);
+      return 2;
+    }
+  }
   const logger = createLogger({ name: "supervisor" });
+  // systemd (umbra.service, Type=notify): READY=1, WATCHDOG=1, STOPPING=1. Nothing without NOTIFY_SOCKET.
+  const notifier = SystemdNotifier.fromEnv({ warn: (message) => logger.warn(message) });
   mkdirSync(config.paths.data, { recursive: true });
   mkdirSync(dirname(config.bus.socket), { recursive: true });
 
@@ -112,10 +125,13 @@ async function main(): Promise<number> {
     },
   );
 
+  let systemdTimer: NodeJS.Timeout | undefined;
   let finishing: Promise<number> | undefined;
   const finish = (how: "clean" | "reset-command"): Promise<number> =>
     (finishing ??= (async () => {
       logger.info({ how }, how === "clean" ? "stopping the payload" : "resetting the payload by command");
+      clearInterval(systemdTimer);
+      notifier?.notifyStopping(how === "clean" ? "stopping" : "resetting by command");
       await service?.stop().catch((err: unknown) => logger.error({ err }, "supervisor stop failed"));
       table.close();
       record.end(boot.boot, how, mission.nowTaiNs());
@@ -123,6 +139,7 @@ async function main(): Promise<number> {
       await platform.close().catch(() => undefined);
       for (const s of servers) await s.close().catch(() => undefined);
       hub.close();
+      await notifier?.flush();
       return how === "clean" ? 0 : RESET_EXIT_CODE;
     })());
 
@@ -141,13 +158,32 @@ async function main(): Promise<number> {
         stableAfterS: config.boot.stableAfterS,
         ttcStartWaitMs: config.services.ttc.startTimeoutS * 1000,
       },
-      watchdog: platform.watchdog,
+      watchdog: notifier ? notifyingWatchdog(platform.watchdog, notifier) : platform.watchdog,
       power: platform.power,
       onResetRequested: () => void finish("reset-command").then((code) => process.exit(code)),
     },
   );
   await service.start();
   logger.info({ mode: service.mode.mode }, "supervisor running");
+  if (notifier) {
+    // READY=1 once every service that should run is running. WATCHDOG=1 rides on the hardware kicks
+    // (notifyingWatchdog); when the hardware watchdog is not armed there are no kicks, so ping here
+    // on the same health rule, as often as the kicks would be.
+    const sv = service;
+    const pingEveryMs = Math.min(config.watchdog.kickIntervalS * 1000, notifier.watchdogUsec ? notifier.watchdogUsec / 3000 : Number.POSITIVE_INFINITY);
+    let lastPing = 0;
+    systemdTimer = setInterval(() => {
+      const snap = table.snapshot();
+      if (!notifier.ready && allUp(snap, (n) => sv.shouldRun(n))) {
+        const up = snap.filter((s) => s.state === "running").length;
+        notifier.notifyReady(`${sv.mode.mode}: ${up} services running`);
+      }
+      if (notifier.watchdogUsec && !platform.watchdog.status().armed && Date.now() - lastPing >= pingEveryMs) {
+        lastPing = Date.now();
+        if (keptServicesHealthy(snap, config.safeMode.keep, (n) => config.services[n as ServiceName]?.enabled ?? false)) notifier.notifyWatchdog();
+      }
+    }, 1000);
+  }
   return new Promise<number>((resolveExit) => {
     const stop = () => void finish("clean").then(resolveExit);
     process.once("SIGINT", stop);
