@@ -274,7 +274,12 @@ export class ProcessManager implements ServiceManager {
     await rm(this.pidPath, { force: true });
   }
 
-  health(releaseDir: string, timeoutS: number, holdS = 0): Promise<HealthResult> {
-    return releaseHealth(this.layout, releaseDir, timeoutS, holdS);
+  async health(releaseDir: string, timeoutS: number, holdS = 0): Promise<HealthResult> {
+    const h = await releaseHealth(this.layout, releaseDir, timeoutS, holdS);
+    if (h.ok) return h;
+    // What the process said, for the engineer reading the failure (as the journal is for systemd).
+    const pid = await this.running();
+    const log = tail(await readFile(this.logPath, "utf8").catch(() => ""), 10);
+    return { ok: false, reason: `${h.reason}\nthe payload is ${pid ? `running (pid ${pid})` : "not running"}${log ? `; last lines of ${this.logPath}:\n${log}` : ""}` };
   }
 }
