@@ -123,9 +123,13 @@ export class SystemdManager implements ServiceManager {
   }
 
   async restart(): Promise<void> {
-    // A unit that hit its start limit stays failed until reset; --no-block: Type=notify would block until READY=1.
+    // A unit that hit its start limit stays failed until reset.
     await this.ctl(["reset-failed", MAIN_UNIT]).catch(() => undefined);
-    await this.ctl(["restart", "--no-block", MAIN_UNIT]);
+    // Stop (waits until the old payload is gone), then start without waiting (Type=notify would block until
+    // READY=1): not `restart --no-block`, after which the health check could still reach the old supervisor
+    // and take its answer for the new release's.
+    await this.ctl(["stop", MAIN_UNIT], 180_000);
+    await this.ctl(["start", "--no-block", MAIN_UNIT]);
   }
 
   async stop(): Promise<void> {
