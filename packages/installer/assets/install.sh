@@ -4,8 +4,8 @@
 #
 # Order matters: the checksums are checked by the board's own sha256sum
 # before the bundled Node.js runs at all, so a corrupted node binary is caught
-# here and never executed; then the architecture, with a message a person can
-# act on; then the installer (Node), which verifies the manifest in full and
+# here and never executed; then the architecture (the bundled Node.js must run here
+# and say it is the manifest's), with a message a person can act on; then the installer (Node), which verifies the manifest in full and
 # does the rest.
 set -eu
 
@@ -32,7 +32,11 @@ case "$(uname -m)" in
   x86_64 | amd64) board_arch=x64 ;;
   *) board_arch="unsupported ($(uname -m))" ;;
 esac
-if [ "$bundle_arch" != "$board_arch" ]; then
+# Can this machine run the bundle's code? Ask its Node.js: it starts only on
+# a CPU that executes it, natively or through qemu-user and binfmt_misc
+# (where uname -m names the host, not the emulated CPU the payload runs on).
+node_arch=$(./node/bin/node -p process.arch 2>/dev/null || true)
+if [ -z "$bundle_arch" ] || [ "$node_arch" != "$bundle_arch" ]; then
   echo "install.sh: this bundle is for linux-${bundle_arch:-unknown}, but this board is $board_arch: use the umbra-*-linux-$board_arch.tar.gz bundle" >&2
   exit 1
 fi
