@@ -17,9 +17,9 @@
 // unshare: onnxruntime's arm64 library crashes under qemu-user reading the
 // host's x86 /proc/cpuinfo, so the stack runs in a private mount namespace
 // with an arm64 cpuinfo bound over it. UMBRA_ARM64_BUNDLE=<tarball> reuses a
-// bundle instead of building one.
+// bundle instead of building one; UMBRA_KEEP_EMULATION=1 keeps the folder.
 import { execFile, spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
@@ -77,6 +77,7 @@ describe.skipIf(!ENABLED)("the arm64 bundle under qemu-aarch64 user emulation", 
     await ground?.close();
     if (launcher && launcher.exitCode === null && launcher.signalCode === null) launcher.kill("SIGKILL");
     if (dir) for (let i = 0; i < 20 && killEverythingMentioning(dir) > 0; i++) await sleep(200);
+    if (dir && process.env["UMBRA_KEEP_EMULATION"] !== "1") rmSync(dir, { recursive: true, force: true });
   }, MINUTE);
 
   it("installs with its own installer: checksums and arch verified, the release switched in", async () => {
@@ -88,7 +89,7 @@ describe.skipIf(!ENABLED)("the arm64 bundle under qemu-aarch64 user emulation", 
     const manifest = JSON.parse(readFileSync(join(bundle, "manifest.json"), "utf8")) as { arch: string; native: { path: string; arch: string }[]; node: { version: string } };
     expect(manifest.arch).toBe("arm64");
     expect(manifest.native.map((n) => n.path.split("/").pop()).sort()).toEqual(["better_sqlite3.node", "onnxruntime_binding.node"]);
-    const { stdout } = await run(join(bundle, "install.sh"), ["--prefix", prefix, "--etc", join(root, "etc/umbra"), "--state", join(root, "var/lib/umbra"), "--no-systemd", "--no-start"], {
+    const { stdout } = await run(join(bundle, "install.sh"), ["--prefix", prefix, "--etc", join(root, "etc/umbra"), "--state", join(root, "var/lib/umbra"), "--unit-dir", "none", "--no-start"], {
       cwd: bundle,
       env: emulatedEnv(root),
       timeout: 10 * MINUTE,
@@ -129,7 +130,12 @@ describe.skipIf(!ENABLED)("the arm64 bundle under qemu-aarch64 user emulation", 
     // Every payload process is the bundle's arm64 Node.js, run by qemu.
     const procs = processesMentioning(paths.socket);
     expect(procs.length).toBeGreaterThanOrEqual(SERVICES.length);
-    for (const p of procs) expect(readFileSync(`/proc/${p.pid}/cmdline`, "utf8").split("\0")[0]).toMatch(/qemu-aarch64|\/current\/node\/bin\/node$/);
+    // binfmt_misc (flag P) runs them as: <qemu interpreter> <the arm64 binary> <its argv...>.
+    for (const p of procs) {
+      const argv = readFileSync(`/proc/${p.pid}/cmdline`, "utf8").split("\0");
+      expect(argv[0], p.cmd).toMatch(/qemu-binfmt\/aarch64|qemu-aarch64/);
+      expect(argv[1], p.cmd).toMatch(/\/node\/bin\/node$/);
+    }
   }, 25 * MINUTE);
 
   it("completes an authenticated telecommand sent by the arm64 CLI through the arm64 gateway and TTC", async () => {
@@ -164,7 +170,7 @@ describe.skipIf(!ENABLED)("the arm64 bundle under qemu-aarch64 user emulation", 
     const session = await ort.InferenceSession.create(modelFile);
     const here = await session.run({ [input.name]: new ort.Tensor("float32", data, dims) });
     const expected = here[session.outputNames[0]!]!.data as Float32Array;
-    const got = new Float32Array(result.outputs[0]!.data.slice().buffer);
+    const got = new Float32Array(Uint8Array.from(result.outputs[0]!.data).buffer); // a copy: the decoded bytes may view a larger buffer
     expect(got.length).toBe(expected.length);
     for (let i = 0; i < got.length; i++) expect(Math.abs(got[i]! - expected[i]!)).toBeLessThan(1e-3);
   }, 10 * MINUTE);
