@@ -27,12 +27,23 @@ describe("umbra", () => {
     const a = io();
     expect(await runCli(["--help"], a)).toBe(0);
     const help = a.stdout.join("\n");
-    for (const c of ["start", "send", "tm", "events", "jobs", "dict", "commands", "status", "users", "hil"]) expect(help).toMatch(new RegExp(`\\n  ${c} `));
+    for (const c of ["start", "send", "tm", "events", "jobs", "dict", "commands", "status", "users", "hil", "health", "bundle"]) expect(help).toMatch(new RegExp(`\\n  ${c} `));
     expect(await runCli([], io())).toBe(2);
   });
 
+  it("umbra bundle refuses a missing or unknown --arch as a usage error (exit 2) before building anything", async () => {
+    const missing = io();
+    expect(await runCli(["bundle"], missing)).toBe(2);
+    expect(missing.stderr.join("\n")).toMatch(/--arch/);
+    for (const arch of ["sparc", "ARM64", "", "../../etc"]) {
+      const a = io();
+      expect(await runCli(["bundle", "--arch", arch], a), arch).toBe(2);
+      expect(a.stderr.join("\n"), arch).toMatch(/--arch: unknown architecture .*expected one of arm64, x64/);
+    }
+  });
+
   it("every command has --help", async () => {
-    for (const args of [["start"], ["send"], ["tm"], ["tm", "history"], ["tm", "latest"], ["events"], ["jobs"], ["jobs", "show"], ["dict"], ["commands"], ["status"], ["users"], ["users", "add"]]) {
+    for (const args of [["start"], ["send"], ["tm"], ["tm", "history"], ["tm", "latest"], ["events"], ["jobs"], ["jobs", "show"], ["dict"], ["commands"], ["status"], ["users"], ["users", "add"], ["health"], ["bundle"]]) {
       const a = io();
       expect(await runCli([...args, "--help"], a), args.join(" ")).toBe(0);
       expect(a.stdout.join("\n"), args.join(" ")).toMatch(/^Usage: umbra /);
