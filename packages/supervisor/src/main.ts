@@ -23,7 +23,7 @@ import { NodeLauncher } from "./node-launcher.js";
 import { ProcessTable } from "./process-table.js";
 import { SupervisorService } from "./service.js";
 import { RESET_EXIT_CODE } from "./index.js";
-import { SystemdNotifier, allUp, keptServicesHealthy, notifyingWatchdog } from "./systemd-notify.js";
+import { SystemdNotifier, allUp, notifyingWatchdog } from "./systemd-notify.js";
 
 /** How long the supervisor waits for the HIL's first time tone before it gives up (wall ms). */
 const FIRST_TONE_WAIT_MS = 30_000;
@@ -180,7 +180,7 @@ async function main(): Promise<number> {
       }
       if (notifier.watchdogUsec && !platform.watchdog.status().armed && Date.now() - lastPing >= pingEveryMs) {
         lastPing = Date.now();
-        if (keptServicesHealthy(snap, config.safeMode.keep, (n) => config.services[n as ServiceName]?.enabled ?? false)) notifier.notifyWatchdog();
+        if (sv.isHealthy()) notifier.notifyWatchdog();
       }
     }, 1000);
   }

@@ -31,3 +31,15 @@ export function runsIn(mode: PayloadModeName, service: string, enabled: boolean,
   if (!enabled) return false;
   return mode === "nominal" || safeKeep.includes(service);
 }
+
+/**
+ * The payload's health rule: no enabled service that safe mode keeps has been
+ * given up. SupervisorService kicks the hardware watchdog only while it holds,
+ * and systemd's watchdog follows it too.
+ */
+export function keptServicesHealthy(services: readonly { name: string; state: string }[], keep: readonly string[], enabled: (name: string) => boolean): boolean {
+  return keep.every((name) => {
+    const s = services.find((x) => x.name === name);
+    return !s || !enabled(name) || s.state !== "failed";
+  });
+}

@@ -9,7 +9,7 @@ import { CommandRejected, Priority, Service, command, defineService, fromValueMe
 import type { PowerPort, WatchdogPort } from "@umbra/platform";
 import { umbra, type MessageOf } from "@umbra/proto";
 import type { BootInfo, BootRecord, ParameterScalar, ResetReasonName } from "./boot-record.js";
-import { enterSafe, leaveSafe, runsIn, type ModeState } from "./mode.js";
+import { enterSafe, keptServicesHealthy, leaveSafe, runsIn, type ModeState } from "./mode.js";
 import type { ProcessStateName, ProcessTable } from "./process-table.js";
 
 export const SUPERVISOR_APID = 0x020;
@@ -310,12 +310,9 @@ export class SupervisorService extends Service<typeof supervisorSpec> {
     }
   }
 
-  private healthy(): boolean {
-    const snap = this.deps.table.snapshot();
-    return this.deps.settings.safeKeep.every((name) => {
-      const s = snap.find((x) => x.name === name);
-      return !s || !this.enabled(name) || s.state !== "failed";
-    });
+  /** The health rule the watchdog kicks follow (mode.ts keptServicesHealthy), now. */
+  isHealthy(): boolean {
+    return keptServicesHealthy(this.deps.table.snapshot(), this.deps.settings.safeKeep, (name) => this.enabled(name));
   }
 
   private async armWatchdog(): Promise<void> {
@@ -338,7 +335,7 @@ export class SupervisorService extends Service<typeof supervisorSpec> {
   }
 
   private async kick(): Promise<void> {
-    const healthy = this.healthy();
+    const healthy = this.isHealthy();
     if (healthy !== this.healthyNow) {
       this.healthyNow = healthy;
       if (!healthy) this.event("unhealthy", "a service safe mode needs is down: the watchdog is no longer kicked");

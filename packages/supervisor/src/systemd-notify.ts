@@ -160,16 +160,5 @@ export function allUp(services: readonly ServiceState[], shouldRun: (name: strin
   return services.every((s) => !shouldRun(s.name) || s.state === "running");
 }
 
-/**
- * The supervisor's health rule (as SupervisorService kicks the watchdog): no
- * enabled service that safe mode keeps has been given up. Used for systemd's
- * watchdog when the hardware watchdog is not armed (disabled in the
- * configuration, absent, or owned by systemd's RuntimeWatchdogSec=), so kicks
- * never happen and cannot carry the pings.
- */
-export function keptServicesHealthy(services: readonly ServiceState[], keep: readonly string[], enabled: (name: string) => boolean): boolean {
-  return keep.every((name) => {
-    const s = services.find((x) => x.name === name);
-    return !s || !enabled(name) || s.state !== "failed";
-  });
-}
+// The health rule lives with the modes; re-exported for the notifier's users.
+export { keptServicesHealthy } from "./mode.js";
