@@ -10,11 +10,10 @@ import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { promisify } from "node:util";
 import * as tar from "tar";
-import { sealBundle, type BundleManifest, type BundleMeta } from "@umbra/installer";
-import { readElfHeader } from "./elf.js";
+import { readElfHeaderOf, sealBundle, type BundleManifest, type BundleMeta } from "@umbra/installer";
 import { compileAddon, missingCompilers } from "./native.js";
 import { fetchNodeRuntime } from "./node-runtime.js";
-import { filesToPrune } from "./prune.js";
+import { filesToPrune, PRUNED_PACKAGES } from "./prune.js";
 import { isShipped, stagingWorkspaceYaml, storeEntryPackage } from "./select.js";
 import { targetFor, toolchainFor, type Target } from "./targets.js";
 
@@ -138,7 +137,7 @@ export function checkNativeBinaries(root: string, target: Target): { path: strin
     if (!lstatSync(file).isFile()) return;
     const rel = relative(root, file);
     try {
-      const elf = readElfHeader(readFileSync(file).subarray(0, 64));
+      const elf = readElfHeaderOf(file);
       found.push({ path: rel, machine: elf.machineName });
       if (elf.machine !== target.elfMachine || elf.bits !== 64) wrong.push(`${rel}: built for ${elf.machineName} (${elf.bits}-bit)`);
     } catch (err) {
@@ -199,7 +198,7 @@ export async function buildBundle(options: BuildOptions): Promise<BuildResult> {
       const addon = await compileAddon(d.dir, target, toolchain, runtime.dir, log);
       native.push({ path: relative(root, addon), arch: target.arch });
     }
-    for (const d of deps) {
+    for (const d of deps.filter((p) => PRUNED_PACKAGES.has(p.name))) {
       const files: string[] = [];
       walk(d.dir, (f) => files.push(relative(d.dir, f)), (n) => n === "node_modules");
       for (const f of filesToPrune(d.name, target.arch, files)) rmSync(join(d.dir, f), { force: true });
@@ -222,7 +221,7 @@ export async function buildBundle(options: BuildOptions): Promise<BuildResult> {
     log(`native binaries, all linux-${target.arch}: ${binaries.map((b) => b.path.split("/").pop()).join(", ")}`);
 
     const dependencies: Record<string, string> = {};
-    for (const d of storePackages(app)) dependencies[d.name] = dependencies[d.name] && dependencies[d.name] !== d.version ? `${dependencies[d.name]}, ${d.version}` : d.version;
+    for (const d of deps) dependencies[d.name] = dependencies[d.name] && dependencies[d.name] !== d.version ? `${dependencies[d.name]}, ${d.version}` : d.version;
     const meta: BundleMeta = {
       name: "umbra",
       version: rootPkg.version,

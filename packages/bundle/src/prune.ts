@@ -3,6 +3,9 @@
 // given a package's name and its files, which to delete.
 import type { Arch } from "./targets.js";
 
+/** The packages filesToPrune has rules for (the others ship whole). */
+export const PRUNED_PACKAGES: ReadonlySet<string> = new Set(["onnxruntime-node", "better-sqlite3"]);
+
 /**
  * Files (relative to the package folder) to delete from `pkg` for `arch`.
  * onnxruntime-node ships CPU binaries for every platform (about 290 MB); a

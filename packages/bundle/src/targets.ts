@@ -1,9 +1,11 @@
 // The target payload computers a bundle is built for, and the pinned Node.js
 // runtime each carries. Pure data and lookups.
 
-export type Arch = "arm64" | "x64";
+import { BUNDLE_ARCHES, type BundleArch } from "@umbra/installer";
 
-export const ARCHES: readonly Arch[] = ["arm64", "x64"];
+/** The manifest's architectures are the targets. */
+export type Arch = BundleArch;
+export const ARCHES: readonly Arch[] = BUNDLE_ARCHES;
 
 /**
  * The Node.js every bundle carries. Pinned (version and the registry's

@@ -10,3 +10,4 @@ export * from "./service-manager.js";
 export * from "./installer.js";
 export { runInstaller, USAGE, OWN_BUNDLE, processInstallerIo, type InstallerIo, type RunOptions } from "./cli.js";
 export { acquireLock, withLock, LockBusy } from "./lock.js";
+export { readElfHeader, readElfHeaderOf, ELF_MACHINES, type ElfInfo } from "./elf.js";

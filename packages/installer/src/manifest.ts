@@ -9,6 +9,7 @@
 // signs either, so this catches corruption (a bad uplink, a bit flip, a
 // truncated copy) and mistakes (the wrong architecture), not an attacker who
 // can rewrite both files.
+import { readElfHeader } from "./elf.js";
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { lstat, open, readFile, readdir, readlink, realpath, writeFile, rename } from "node:fs/promises";
@@ -180,11 +181,11 @@ const ELF_MACHINE: Record<number, BundleArch> = { 183: "arm64", 62: "x64" };
 
 /** The architecture an ELF file is built for, from its header; undefined if not ELF or not arm64/x64. */
 export function elfArch(header: Uint8Array): BundleArch | undefined {
-  if (header.length < 20) return undefined;
-  if (header[0] !== 0x7f || header[1] !== 0x45 || header[2] !== 0x4c || header[3] !== 0x46) return undefined;
-  const little = header[5] === 1;
-  const machine = little ? header[18]! | (header[19]! << 8) : (header[18]! << 8) | header[19]!;
-  return ELF_MACHINE[machine];
+  try {
+    return ELF_MACHINE[readElfHeader(header).machine];
+  } catch {
+    return undefined;
+  }
 }
 
 async function fileElfArch(path: string): Promise<BundleArch | undefined> {
