@@ -14,10 +14,11 @@ import { join } from "node:path";
 import type { Command } from "commander";
 import { Bus, BusClient, RealClock, parseEndpoint, silentLogger } from "@umbra/core";
 import { umbra, type MessageOf } from "@umbra/proto";
-import { ConfigError, loadPayloadConfig, type PayloadConfig } from "@umbra/supervisor";
+import { ConfigError, DEFAULT_CONFIG_FILE, loadPayloadConfig, type PayloadConfig } from "@umbra/supervisor";
 import { EXIT_FAILURE, EXIT_OK, UsageError } from "../errors.js";
 import type { Io } from "../io.js";
 import { WORKSPACE_ROOT } from "../paths.js";
+import { resetReasonName } from "../start/observe.js";
 import { action, printJson, type CommandContext } from "./common.js";
 
 type SupervisorStatus = MessageOf<typeof umbra.supervisor.v1.SupervisorStatus>;
@@ -31,7 +32,6 @@ const STATE_NAMES: Record<number, string> = {
   [S.ProcessState.PROCESS_STATE_STOPPED]: "stopped",
   [S.ProcessState.PROCESS_STATE_STOPPING]: "stopping",
 };
-const RESET_NAMES: Record<number, string> = { 1: "power-on", 2: "watchdog", 3: "command", 4: "crash" };
 
 /** The board's configuration when installed (umbra-install puts it here). */
 export const BOARD_CONFIG_FILE = "/etc/umbra/umbra.yaml";
@@ -58,7 +58,7 @@ export function judgeHealth(s: SupervisorStatus): HealthVerdict {
     .map((x) => `${x.name} ${STATE_NAMES[x.state] ?? `state ${x.state}`}${x.lastFailure ? ` (last failure: ${x.lastFailure})` : ""}`);
   if (wanted.length === 0) problems.push("no service is running");
   const modeText = mode === "safe" ? `SAFE MODE${s.safeModeReason ? ` (${s.safeModeReason})` : ""}` : "nominal";
-  const summary = `${modeText}: ${up.length}/${wanted.length} services running${up.length ? ` (${up.map((x) => x.name).join(", ")})` : ""}; boot ${s.bootCount}, reset reason ${RESET_NAMES[s.resetReason] ?? "unknown"}`;
+  const summary = `${modeText}: ${up.length}/${wanted.length} services running${up.length ? ` (${up.map((x) => x.name).join(", ")})` : ""}; boot ${s.bootCount}, reset reason ${resetReasonName(s.resetReason)}`;
   return { healthy: problems.length === 0, mode, summary, problems, restarts: s.services.reduce((n, x) => n + x.restarts, 0), boot: s.bootCount };
 }
 
@@ -78,7 +78,7 @@ function seconds(flag: string, v: string, min: number): number {
 
 /** Which configuration: --config; else ./config/umbra.yaml, the board's /etc/umbra/umbra.yaml, the workspace's. */
 async function loadConfig(flags: HealthFlags, io: Io): Promise<PayloadConfig | undefined> {
-  const candidates: [string, string][] = flags.config !== undefined ? [[flags.config, io.cwd]] : [[join(io.cwd, "config/umbra.yaml"), io.cwd], [BOARD_CONFIG_FILE, io.cwd], [join(WORKSPACE_ROOT, "config/umbra.yaml"), WORKSPACE_ROOT]];
+  const candidates: [string, string][] = flags.config !== undefined ? [[flags.config, io.cwd]] : [[join(io.cwd, DEFAULT_CONFIG_FILE), io.cwd], [BOARD_CONFIG_FILE, io.cwd], [join(WORKSPACE_ROOT, DEFAULT_CONFIG_FILE), WORKSPACE_ROOT]];
   for (const [file, cwd] of candidates) {
     if (flags.config === undefined && !existsSync(file)) continue;
     try {

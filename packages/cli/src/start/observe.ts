@@ -53,6 +53,11 @@ export function emptyObservation(): StackObservation {
 
 const RESET_NAMES: Record<number, string> = { 1: "power-on", 2: "watchdog", 3: "command", 4: "crash" };
 
+/** A SupervisorStatus reset reason as a word ("unknown" for anything else). */
+export function resetReasonName(reason: number): string {
+  return RESET_NAMES[reason] ?? "unknown";
+}
+
 export function observeEnvironment(o: StackObservation, e: MessageOf<typeof umbra.hil.v1.EnvironmentSample>): void {
   o.elapsedS = e.elapsedS;
   if (e.power && Number.isFinite(e.power.batterySocPct)) {
@@ -72,7 +77,7 @@ export function observeSupervisor(o: StackObservation, s: MessageOf<typeof umbra
   o.mode = s.mode === umbra.supervisor.v1.PayloadMode.PAYLOAD_MODE_SAFE ? "safe" : "nominal";
   o.safeReason = s.safeModeReason;
   o.boot = s.bootCount;
-  o.resetReason = RESET_NAMES[s.resetReason] ?? "unknown";
+  o.resetReason = resetReasonName(s.resetReason);
   o.servicesUp = s.services.filter((x) => x.state === P.PROCESS_STATE_RUNNING).length;
   o.servicesWanted = s.services.filter((x) => x.state !== P.PROCESS_STATE_STOPPED).length;
   o.restarts = s.services.reduce((n, x) => n + x.restarts, 0);
