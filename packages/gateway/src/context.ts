@@ -20,6 +20,8 @@ export interface GatewayConfig {
   queryTimeoutMs: number;
   /** Arm window used when the TTC does not say (ms). */
   defaultArmWindowMs: number;
+  /** Folder of the built operator console, served at "/". */
+  consoleRoot: string;
 }
 
 export interface GatewayContext {

@@ -1,6 +1,7 @@
 // What the gateway sees live on the bus, kept small and in memory: the latest
 // sample of every telemetry parameter, the last 200 events, each service's
-// last heartbeat, the latest power reading and contact state. Serves
+// last heartbeat, the latest power reading, and the contact state with the
+// window it is in (when it began, and the last window that ended). Serves
 // /api/telemetry/latest, /api/events/recent and /api/status, and feeds the
 // WebSocket stream through its listeners. Handlers only copy and return, so
 // they never hold up the bus.
@@ -83,6 +84,7 @@ export class LiveState {
   private readonly heartbeats = new Map<string, HeartbeatSeen>();
   private power: Record<string, unknown> = {};
   private contact: Record<string, unknown> = {};
+  private readonly contactWindows = new ContactWindows();
   private readonly subscriptions: Subscription[] = [];
   private readonly telemetryListeners: ((n: TelemetryNotice[]) => void)[] = [];
   private readonly eventListeners: ((e: EventJson) => void)[] = [];
@@ -110,7 +112,15 @@ export class LiveState {
       }),
       this.bus.subscribe(umbra.hil.v1.EnvironmentSample, (e) => {
         const stations = e.orbit?.stationsInView ?? [];
-        this.contact = { inContact: stations.length > 0, stationsInView: [...stations], sunlit: e.orbit?.sunlit ?? null, missionTimeNs: e.missionTimeNs.toString() };
+        this.contactWindows.observe(e.missionTimeNs, stations);
+        this.contact = {
+          inContact: stations.length > 0,
+          stationsInView: [...stations],
+          sunlit: e.orbit?.sunlit ?? null,
+          missionTimeNs: e.missionTimeNs.toString(),
+          time: isoOfTaiNs(e.missionTimeNs),
+          ...this.contactWindows.json(),
+        };
       }),
     );
   }
@@ -216,6 +226,55 @@ export class LiveState {
       jobs: this.group("jobs"),
       contact: { ...this.contact },
       ttc: this.group("ttc"),
+      supervisor: this.group("supervisor"),
+    };
+  }
+}
+
+export interface ContactWindowJson {
+  /** When the current state (in contact, or not) began, as far as the gateway saw: mission time (TAI ns) and ISO UTC. */
+  since?: string;
+  sinceTime?: string;
+  /** Whether the gateway saw the state begin (false: it was already so at the gateway's first sample). */
+  sinceSeen?: boolean;
+  /** The last contact window that ended while the gateway watched (its start may have been before the gateway's first sample). */
+  lastWindow?: { start: string; startTime: string; end: string; endTime: string; stations: string[] };
+}
+
+/**
+ * Contact windows from the stream of "which stations are in view" samples:
+ * when the current state began, and the last whole window. Pure state; the
+ * samples' mission times drive it.
+ */
+export class ContactWindows {
+  private inContact: boolean | undefined;
+  private since: bigint | undefined;
+  private sinceSeen = false;
+  private stations = new Set<string>();
+  private last: ContactWindowJson["lastWindow"];
+
+  observe(missionTimeNs: bigint, stationsInView: readonly string[]): void {
+    const now = stationsInView.length > 0;
+    if (this.inContact === undefined) {
+      this.inContact = now;
+      this.since = missionTimeNs;
+      this.sinceSeen = false;
+    } else if (now !== this.inContact) {
+      if (!now && this.since !== undefined) {
+        this.last = { start: this.since.toString(), startTime: isoOfTaiNs(this.since), end: missionTimeNs.toString(), endTime: isoOfTaiNs(missionTimeNs), stations: [...this.stations].slice(0, 64) };
+      }
+      this.inContact = now;
+      this.since = missionTimeNs;
+      this.sinceSeen = true;
+      this.stations.clear();
+    }
+    if (now) for (const s of stationsInView) if (this.stations.size < 64) this.stations.add(s);
+  }
+
+  json(): ContactWindowJson {
+    return {
+      ...(this.since !== undefined ? { since: this.since.toString(), sinceTime: isoOfTaiNs(this.since), sinceSeen: this.sinceSeen } : {}),
+      ...(this.last ? { lastWindow: { ...this.last, stations: [...this.last.stations] } } : {}),
     };
   }
 }

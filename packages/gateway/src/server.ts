@@ -6,11 +6,13 @@ import swagger from "@fastify/swagger";
 import websocket from "@fastify/websocket";
 import rateLimit from "@fastify/rate-limit";
 import type { KeyStore } from "@umbra/ccsds";
+import { consoleWwwRoot } from "@umbra/console";
 import { createLogger, type Bus, type Clock, type Logger } from "@umbra/core";
 import { GatewayArms } from "./arms.js";
 import { roleAtLeast } from "./auth/roles.js";
 import { UserStore } from "./auth/users.js";
 import { Commander } from "./commanding.js";
+import { consoleRoutes } from "./console.js";
 import type { GatewayConfig, GatewayContext } from "./context.js";
 import { openGatewayDatabase, type GatewayDatabase } from "./db.js";
 import { loadProtoTypes } from "./dictionary/descriptor.js";
@@ -60,6 +62,8 @@ export interface GatewayOptions {
   wsBufferBytes?: number;
   /** Timeout of bus queries (TTC archive, jobs, the TTC's arm window), default 5,000 ms. */
   queryTimeoutMs?: number;
+  /** Folder of the built operator console served at "/" (default: @umbra/console's dist/www). */
+  consoleRoot?: string;
 }
 
 export interface Gateway {
@@ -119,6 +123,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     wsBufferBytes: int("wsBufferBytes", options.wsBufferBytes, 1024 * 1024, 1024, 1024 * 1024 * 1024),
     queryTimeoutMs: int("queryTimeoutMs", options.queryTimeoutMs, 5_000, 1, 600_000),
     defaultArmWindowMs: DEFAULT_ARM_WINDOW_MS,
+    consoleRoot: options.consoleRoot ?? consoleWwwRoot(),
   };
   const sourceId = int("sourceId", options.sourceId, DEFAULT_SOURCE_ID, 0, 65535);
   const port = int("port", options.port, DEFAULT_PORT, 0, 65535);
@@ -324,6 +329,7 @@ async function buildApp(ctx: GatewayContext): Promise<FastifyInstance> {
   jobRoutes(app, ctx);
   statusRoutes(app, ctx);
   streamRoutes(app, ctx);
+  await consoleRoutes(app, config.consoleRoot, log);
   await app.ready();
   return app;
 }

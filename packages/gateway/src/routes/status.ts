@@ -9,7 +9,7 @@ export function statusRoutes(app: FastifyInstance, ctx: GatewayContext): void {
     {
       config: { role: "viewer" },
       schema: {
-        summary: "Services (alive = a heartbeat within 3x its period), and the latest power, thermal, scrubber, inference, jobs and contact telemetry",
+        summary: "Services (alive = a heartbeat within 3x its period), and the latest power, thermal, scrubber, inference, jobs, TTC and supervisor telemetry, and the contact window",
         tags: ["status"],
         response: {
           200: {
@@ -37,8 +37,33 @@ export function statusRoutes(app: FastifyInstance, ctx: GatewayContext): void {
               scrubber: anyObject,
               inference: anyObject,
               jobs: anyObject,
-              contact: anyObject,
+              contact: {
+                type: "object",
+                description: "From the HIL environment's samples (empty on a board without one): stations in view now, and the window the gateway saw",
+                properties: {
+                  inContact: { type: "boolean" },
+                  stationsInView: { type: "array", items: { type: "string" } },
+                  sunlit: { type: "boolean", description: "null when not known" },
+                  missionTimeNs: { type: "string", description: "mission time of the last sample (TAI ns)" },
+                  time: { type: "string", description: "the same, ISO 8601 UTC" },
+                  since: { type: "string", description: "when the current state (in contact or not) began (TAI ns)" },
+                  sinceTime: { type: "string", description: "the same, ISO 8601 UTC" },
+                  sinceSeen: { type: "boolean", description: "false when the state was already so at the gateway's first sample (the true start is earlier)" },
+                  lastWindow: {
+                    type: "object",
+                    description: "the last contact window that ended",
+                    properties: {
+                      start: { type: "string" },
+                      startTime: { type: "string" },
+                      end: { type: "string" },
+                      endTime: { type: "string" },
+                      stations: { type: "array", items: { type: "string" } },
+                    },
+                  },
+                },
+              },
               ttc: anyObject,
+              supervisor: { ...anyObject, description: "the supervisor's telemetry: mode (1 nominal, 2 safe), bootCount, resetReason, servicesDown, ..." },
             },
           },
           ...errors(401),
