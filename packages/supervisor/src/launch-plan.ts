@@ -68,6 +68,8 @@ export function launchSpec(config: PayloadConfig, name: ServiceName, persisted: 
     }
     case "counter":
       args = [bus];
+      // On a HIL bench its telemetry and events carry the HIL's mission time, as every other service's do.
+      if (config.platform === "hil") args.push("--clock", "tone");
       break;
   }
   const env: Record<string, string> = {};

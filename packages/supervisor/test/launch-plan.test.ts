@@ -76,8 +76,9 @@ describe("launchSpec with the default configuration (hil)", () => {
     expect(gatewayStatusFile(config)).toBe("/srv/umbra/.umbra/run/gateway.json");
   });
 
-  it("counter: the bus only", () => {
-    expect(launchSpec(config, "counter")).toEqual({ name: "counter", main: "examples/counter-service/dist/main.js", args: [bus], env: {} });
+  it("counter: the bus, and on the HIL platform the HIL's time tones for its clock", () => {
+    expect(launchSpec(config, "counter")).toEqual({ name: "counter", main: "examples/counter-service/dist/main.js", args: [bus, "--clock", "tone"], env: {} });
+    expect(launchSpec({ ...config, platform: "linux" }, "counter").args).toEqual([bus]);
   });
 
   it("every service has a main under dist and the bus as its first argument; no env without parameters or APID", () => {
