@@ -10,6 +10,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { openArchive } from "@umbra/ttc";
+import { gatewayUrl } from "./helpers/gateway.js";
 import { bootRecord, startUmbra, type UmbraRun } from "./helpers/stack.js";
 
 const runs: UmbraRun[] = [];
@@ -37,8 +38,7 @@ describe("umbra start", () => {
     runs.push(run);
 
     // Where the gateway listens, while the payload runs: a real HTTP server on the port it picked.
-    const gatewayLine = await run.waitForLine(/^umbra: gateway listening on http:\/\//, 60_000);
-    const url = /listening on (http:\/\/[^\s]+)/.exec(gatewayLine)![1]!;
+    const url = await gatewayUrl(run);
     expect(url, run.context()).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(url).not.toMatch(/:0$/);
     const res = await fetch(`${url}/api/openapi.json`);

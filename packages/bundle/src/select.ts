@@ -15,6 +15,8 @@ export function isShipped(path: string): boolean {
   if (!m) return false;
   const [, project, rest] = m as unknown as [string, string, string];
   if (rest === "package.json") return true;
+  // The operator console's built static files, which the gateway serves (source maps stay behind, as everywhere).
+  if (project === "packages/console" && rest.startsWith("dist/www/")) return /^dist\/www\/[A-Za-z0-9._-]+\.(html|js|css)$/.test(rest);
   if (rest.endsWith(".d.ts") || rest.endsWith(".map") || rest.endsWith(".tsbuildinfo")) return false;
   if (rest.startsWith("dist/")) return rest.endsWith(".js") || rest.endsWith(".json");
   // Runtime files outside dist/: generated protobuf code, HIL scenarios, installer assets.

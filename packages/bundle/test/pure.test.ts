@@ -106,6 +106,27 @@ describe("isShipped", () => {
     for (const p of no) expect(isShipped(p), p).toBe(false);
   });
 
+  it("ships the operator console's built files (page, app, CSS) for the gateway to serve, without source maps", () => {
+    for (const p of ["packages/console/package.json", "packages/console/dist/index.js", "packages/console/dist/www/index.html", "packages/console/dist/www/app.js", "packages/console/dist/www/app.css"]) {
+      expect(isShipped(p), p).toBe(true);
+    }
+    for (const p of [
+      "packages/console/dist/www/app.js.map",
+      "packages/console/dist/www/app.css.map",
+      "packages/console/dist/index.d.ts",
+      "packages/console/dist/tsconfig.app.tsbuildinfo",
+      "packages/console/dist/www/notes.txt",
+      "packages/console/dist/www/sub/index.html",
+      "packages/console/src/app/App.tsx",
+      "packages/console/src/app/app.css",
+      "packages/console/scripts/build-www.mjs",
+      "packages/console/test/forms.test.ts",
+      "packages/gateway/dist/www/index.html",
+    ]) {
+      expect(isShipped(p), p).toBe(false);
+    }
+  });
+
   it("stages a workspace of the shipped projects only", () => {
     expect(stagingWorkspaceYaml()).toBe('packages:\n  - "packages/*"\n  - "examples/*"\n  - "hil"\n');
   });

@@ -5,7 +5,7 @@ import { backoffDelay, STREAM_BACKOFF } from "../src/logic/backoff.js";
 import { formatBytes, formatNumber, formatValue, splitParameterKey } from "../src/logic/format.js";
 import { canCommand, parseSession, sessionFromWhoami, tokenProblem } from "../src/logic/session.js";
 import { contactWindow, modeName, resetReasonName, throttleStateName } from "../src/logic/status.js";
-import { formatDuration, formatMission, formatUtc, missionNsToUtcMs } from "../src/logic/time.js";
+import { extrapolateMission, formatDuration, formatMission, formatUtc, missionNsToUtcMs } from "../src/logic/time.js";
 
 describe("mission time", () => {
   it("converts TAI ns since 1958 to UTC (TAI - UTC = 37 s)", () => {
@@ -37,6 +37,9 @@ describe("formatting", () => {
     expect(formatNumber(3.14159)).toBe("3.14");
     expect(formatNumber(0.012345)).toBe("0.0123");
     expect(formatNumber(42)).toBe("42");
+    expect(formatNumber(9999)).toBe("9999");
+    expect(formatNumber(1_800_000)).toBe("1\u2009800\u2009000");
+    expect(formatNumber(-12_345)).toBe("-12\u2009345");
     expect(formatNumber(1e-9)).toBe("1.000e-9");
     expect(formatValue(71.456, "°C")).toBe("71.5 °C");
     expect(formatValue(55, "%")).toBe("55 %");
@@ -127,5 +130,29 @@ describe("status words", () => {
     expect(contactWindow({})).toMatchObject({ state: "unknown" });
     expect(contactWindow(null)).toMatchObject({ state: "unknown" });
     fc.assert(fc.property(fc.anything(), (x) => void contactWindow(x)));
+  });
+});
+
+describe("mission time between readings of the gateway's clock", () => {
+  it("runs at the rate the last two readings show, from the newest", () => {
+    const r = [
+      { wallMs: 1000, missionMs: 1_000_000 },
+      { wallMs: 2000, missionMs: 1_060_000 },
+    ];
+    expect(extrapolateMission(r, 2500)).toBe(1_090_000);
+    expect(extrapolateMission(r.slice(1), 2500)).toBe(1_060_500);
+    expect(extrapolateMission([], 2500)).toBeUndefined();
+  });
+
+  it("does not run backwards, or away: a reset's negative rate is taken as 1×, and a stale reading is carried at most 30 s", () => {
+    expect(extrapolateMission([{ wallMs: 1000, missionMs: 5000 }, { wallMs: 2000, missionMs: 1000 }], 3000)).toBe(2000);
+    expect(extrapolateMission([{ wallMs: 1000, missionMs: 0 }, { wallMs: 2000, missionMs: 60_000 }], 1_000_000)).toBe(60_000 + 30_000 * 60);
+    expect(extrapolateMission([{ wallMs: 2000, missionMs: 0 }], 1000)).toBe(0);
+    fc.assert(
+      fc.property(fc.array(fc.record({ wallMs: fc.double(), missionMs: fc.double() }), { maxLength: 3 }), fc.double(), (readings, now) => {
+        const m = extrapolateMission(readings, now);
+        if (m !== undefined && Number.isFinite(readings[readings.length - 1]!.missionMs) && Number.isFinite(now)) expect(m).toBeGreaterThanOrEqual(readings[readings.length - 1]!.missionMs);
+      }),
+    );
   });
 });

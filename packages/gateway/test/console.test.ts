@@ -169,6 +169,22 @@ describe("the status the console's status page reads", () => {
     });
   });
 
+  it("/api/health says the gateway's mission time (the HIL's simulated time on a bench), the default end of every range the console asks for", async () => {
+    const { startGateway } = await import("../src/index.js");
+    const { groundKeys } = await import("./support/stack.js");
+    const { SimClock, silentLogger } = await import("@umbra/core");
+    const dir = mkdtempSync(join(tmpdir(), "umbra-gw-mission-"));
+    const missionClock = new SimClock({ startUtcMs: Date.parse("2026-03-20T00:06:35Z") });
+    const g = await startGateway({ bus: s.bus, clock: s.clock, missionClock, logger: silentLogger(), keys: groundKeys(), spi: 1, dataDir: dir, port: 0 });
+    try {
+      const h = (await (await fetch(`${g.url}/api/health`)).json()) as Record<string, unknown>;
+      expect(h).toMatchObject({ status: "ok", missionTime: "2026-03-20T00:06:35.000Z", missionTimeNs: at("2026-03-20T00:06:35Z").toString() });
+    } finally {
+      await g.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("ContactWindows: a state already under way at the first sample is not claimed to have begun then", () => {
     const w = new ContactWindows();
     expect(w.json()).toEqual({});

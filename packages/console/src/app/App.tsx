@@ -2,16 +2,16 @@
 // state, mission time), the navigation, and one view at a time chosen by the
 // URL's hash (#status, #telemetry, #commands, #events, #jobs). The session
 // (token, user, role) lives in sessionStorage: it ends with the tab.
-import { useCallback, useEffect, useMemo, useState } from "preact/hooks";
+import { useCallback, useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { canCommand, parseSession, type Session } from "../logic/session.js";
-import { formatUtc } from "../logic/time.js";
+import { extrapolateMission, formatUtc, type ClockReading } from "../logic/time.js";
 import { Api, ApiError, request } from "./api.js";
 import { Commands } from "./Commands.js";
 import { EMPTY_DICTIONARY, toDictionary, type Dictionary } from "./dictionary.js";
 import { Events } from "./Events.js";
 import { Jobs } from "./Jobs.js";
 import { Login } from "./Login.js";
-import { CommandTracker, EventStore, LiveTelemetry, connectStores, useChanges } from "./state.js";
+import { CommandTracker, EventStore, LiveTelemetry, connectStores } from "./state.js";
 import { Status } from "./Status.js";
 import { StreamClient, type StreamState } from "./stream.js";
 import { Telemetry } from "./Telemetry.js";
@@ -129,7 +129,6 @@ function Shell(props: { session: Session; onLogout: (why?: string) => void }) {
     return () => removeEventListener("hashchange", onHash);
   }, []);
 
-  useChanges(stores.telemetry.changes);
   const operator = canCommand(session.role);
 
   return (
@@ -139,9 +138,7 @@ function Shell(props: { session: Session; onLogout: (why?: string) => void }) {
         <span class={`stream stream-${streamState.kind}`} data-testid="stream-state" title={streamState.kind === "waiting" ? streamState.reason : ""}>
           {streamState.kind === "open" ? "live" : streamState.kind === "connecting" ? "connecting…" : `reconnecting (${streamState.reason})`}
         </span>
-        <span class="mission-time" title="newest mission time seen (UTC)" data-testid="mission-time">
-          {formatUtc(stores.telemetry.missionNowMs)}
-        </span>
+        <MissionClock api={stores.api} />
         <span class="who" data-testid="whoami">
           {session.user} <span class={`role role-${session.role}`}>{session.role}</span>
         </span>
@@ -166,12 +163,47 @@ function Shell(props: { session: Session; onLogout: (why?: string) => void }) {
         </p>
       ) : null}
       <main id="view" data-testid={`view-${view}`}>
-        {view === "status" ? <Status api={stores.api} dictionary={dictionary} telemetry={stores.telemetry} /> : null}
+        {view === "status" ? <Status api={stores.api} dictionary={dictionary} /> : null}
         {view === "telemetry" ? <Telemetry dictionary={dictionary} telemetry={stores.telemetry} /> : null}
         {view === "commands" ? <Commands api={stores.api} dictionary={dictionary} tracker={stores.commands} canCommand={operator} /> : null}
-        {view === "events" ? <Events store={stores.events} dictionary={dictionary} telemetry={stores.telemetry} /> : null}
+        {view === "events" ? <Events store={stores.events} dictionary={dictionary} /> : null}
         {view === "jobs" ? <Jobs api={stores.api} /> : null}
       </main>
     </div>
+  );
+}
+
+/**
+ * The gateway's mission time (the HIL's simulated time on a bench, 60× the
+ * wall clock by default): read from /api/health every 5 s and carried on
+ * between readings at the rate they show.
+ */
+function MissionClock(props: { api: Api }) {
+  const readings = useRef<ClockReading[]>([]);
+  const [, setTick] = useState(0);
+  useEffect(() => {
+    let stopped = false;
+    const load = async () => {
+      try {
+        const h = await props.api.get<{ missionTime?: unknown }>("/api/health");
+        const missionMs = typeof h?.missionTime === "string" ? Date.parse(h.missionTime) : NaN;
+        if (!stopped && Number.isFinite(missionMs)) readings.current = [...readings.current.slice(-1), { wallMs: Date.now(), missionMs }];
+      } catch {
+        // the stream's state and the views say what is wrong
+      }
+    };
+    void load();
+    const poll = setInterval(() => void load(), 5000);
+    const tick = setInterval(() => setTick((n) => n + 1), 1000);
+    return () => {
+      stopped = true;
+      clearInterval(poll);
+      clearInterval(tick);
+    };
+  }, [props.api]);
+  return (
+    <span class="mission-time" title="the gateway's mission time (UTC)" data-testid="mission-time">
+      mission {formatUtc(extrapolateMission(readings.current, Date.now()))}
+    </span>
   );
 }

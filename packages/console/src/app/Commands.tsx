@@ -210,7 +210,7 @@ function CommandSender(props: { api: Api; dictionary: Dictionary; tracker: Comma
           <button type="button" onClick={() => setArmed(undefined)} data-testid="command-cancel">
             Cancel
           </button>
-          <p class="hint">Cancel sends nothing; the arm expires by itself.</p>
+          <p class="hint">Cancel sends nothing; the arm expires by itself. The TTC checks the arm again in its own (mission) time: if it has expired there, the command fails at acceptance with the TTC's reason.</p>
         </div>
       ) : null}
     </div>

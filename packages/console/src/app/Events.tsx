@@ -7,12 +7,12 @@ import { matchesFilter, MAX_FILTER_TEXT, SEVERITIES, type EventFilter, type Seve
 import { formatMission } from "../logic/time.js";
 import { errorText } from "./api.js";
 import type { Dictionary } from "./dictionary.js";
-import { useChanges, type EventStore, type LiveTelemetry } from "./state.js";
+import { useChanges, type EventStore } from "./state.js";
 
 const SHOWN = 500;
 
-export function Events(props: { store: EventStore; dictionary: Dictionary; telemetry: LiveTelemetry }) {
-  const { store, dictionary, telemetry } = props;
+export function Events(props: { store: EventStore; dictionary: Dictionary }) {
+  const { store, dictionary } = props;
   useChanges(store.changes);
   const [minSeverity, setMinSeverity] = useState<Severity | "">("");
   const [service, setService] = useState("");
@@ -23,13 +23,11 @@ export function Events(props: { store: EventStore; dictionary: Dictionary; telem
   const shown = all.filter((e) => matchesFilter(e, filter));
   const services = [...new Set([...dictionary.services.map((s) => s.name), ...store.log.services()])].sort();
 
-  const loadArchive = async (hours: number) => {
+  const loadArchive = async () => {
     setArchive({ busy: true });
     try {
-      const now = telemetry.missionNowMs;
-      const from = now === undefined ? undefined : new Date(now - hours * 3_600_000).toISOString();
-      const r = await store.loadArchive(from);
-      setArchive({ busy: false, message: r.truncated ? "the archive held more than 2000 events in that range: the oldest 2000 were loaded" : `loaded the archive's events of the last ${hours} h` });
+      const r = await store.loadArchive();
+      setArchive({ busy: false, message: r.truncated ? "the archive held more than 2000 events in the last hour: the oldest 2000 were loaded" : "loaded the archive's events of the last hour (mission time)" });
     } catch (err) {
       setArchive({ busy: false, message: errorText(err) });
     }
@@ -65,7 +63,7 @@ export function Events(props: { store: EventStore; dictionary: Dictionary; telem
           Text
           <input type="search" value={text} maxLength={MAX_FILTER_TEXT} onInput={(e) => setText(e.currentTarget.value)} placeholder="words in the message or arguments" data-testid="filter-text" />
         </label>
-        <button type="button" disabled={archive.busy} onClick={() => void loadArchive(1)} data-testid="load-archive">
+        <button type="button" disabled={archive.busy} onClick={() => void loadArchive()} data-testid="load-archive">
           Load the last hour from the archive
         </button>
       </form>

@@ -1,5 +1,5 @@
 // One parameter's time plot (uPlot): the series buffer's samples over the
-// visible window, the warning limits as dashed yellow lines and the critical
+// visible window (ending at its newest sample), the warning limits as dashed yellow lines and the critical
 // ones as red, time in UTC. Redrawn at most twice a second from the buffer,
 // however fast samples arrive.
 import uPlot from "uplot";
@@ -22,12 +22,17 @@ function limitLines(warning: Limits, critical: Limits): { y: number; colour: str
   return lines;
 }
 
-export function Plot(props: { id: string; label: string; unit: string; buffer: SeriesBuffer; windowMs: number; nowMs: () => number | undefined; warning: Limits; critical: Limits }) {
+/** "12:05:30" (UTC) for windows up to an hour, "12:05" beyond, "03-20 12:05" for a day. */
+function axisTime(seconds: number, windowMs: number): string {
+  const iso = new Date(seconds * 1000).toISOString();
+  if (windowMs <= 3_600_000) return iso.slice(11, 19);
+  if (windowMs < 24 * 3_600_000) return iso.slice(11, 16);
+  return `${iso.slice(5, 10)} ${iso.slice(11, 16)}`;
+}
+
+export function Plot(props: { id: string; label: string; unit: string; buffer: SeriesBuffer; windowMs: number; warning: Limits; critical: Limits }) {
   const host = useRef<HTMLDivElement>(null);
   const { buffer, windowMs, warning, critical, label, unit } = props;
-  // The newest mission time is read at each redraw; a new function from the parent must not rebuild the plot.
-  const now = useRef(props.nowMs);
-  now.current = props.nowMs;
   const limitsKey = JSON.stringify([warning, critical]);
 
   useEffect(() => {
@@ -44,14 +49,19 @@ export function Plot(props: { id: string; label: string; unit: string; buffer: S
       scales: {
         x: {
           time: true,
-          range: (_u, min, max) => {
-            const t = now.current();
-            const right = t !== undefined ? Math.max(t / 1000, max ?? 0) : (max ?? 0);
+          // The window ends at this series' newest sample (its own clock), so the plot always shows its data.
+          range: (_u, _min, max) => {
+            const newest = buffer.newest();
+            const right = newest !== undefined ? newest.t / 1000 : (max ?? 0);
             return [right - windowMs / 1000, right];
           },
         },
       },
-      axes: [{}, { label: unit || undefined, size: 60 }] as uPlot.Axis[],
+      axes: [
+        // 24-hour UTC labels, seconds only for short windows.
+        { values: (_u: uPlot, splits: number[]) => splits.map((t) => axisTime(t, windowMs)) },
+        { label: unit || undefined, size: 60 },
+      ] as uPlot.Axis[],
       series: [{}, { label, stroke: "#1f5fa8", width: 1.5, spanGaps: false, points: { show: false } }],
       hooks: {
         draw: [

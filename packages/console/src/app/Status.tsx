@@ -10,7 +10,6 @@ import { classify, type LimitClass } from "../logic/limits.js";
 import { contactWindow, modeName, resetReasonName, throttleStateName } from "../logic/status.js";
 import { errorText, type Api } from "./api.js";
 import { telemetryDef, type Dictionary } from "./dictionary.js";
-import type { LiveTelemetry } from "./state.js";
 
 type Group = Record<string, unknown>;
 
@@ -58,8 +57,8 @@ function Panel(props: { title: string; id: string; children: ComponentChildren; 
 
 const has = (g: Group | undefined) => !!g && Object.keys(g).length > 0;
 
-export function Status(props: { api: Api; dictionary: Dictionary; telemetry: LiveTelemetry }) {
-  const { api, dictionary, telemetry } = props;
+export function Status(props: { api: Api; dictionary: Dictionary }) {
+  const { api, dictionary } = props;
   const [status, setStatus] = useState<StatusJson | undefined>(undefined);
   const [error, setError] = useState<string | undefined>(undefined);
 
@@ -92,7 +91,7 @@ export function Status(props: { api: Api; dictionary: Dictionary; telemetry: Liv
   const inf = status?.inference ?? {};
   const jobs = status?.jobs ?? {};
   const mode = modeName(sup["mode"]);
-  const contact = contactWindow(status?.contact, telemetry.missionNowMs);
+  const contact = contactWindow(status?.contact);
   const metrics = (group: string, g: Group, names: string[]) =>
     names.filter((n) => n in g).map((n) => <Metric key={n} dictionary={d} group={group} name={n} value={g[n]} />);
 

@@ -27,7 +27,6 @@ export function Telemetry(props: { dictionary: Dictionary; telemetry: LiveTeleme
   const chosen = services.find((s) => s.name === service) ?? services[0];
   const params = chosen?.telemetry ?? [];
   const chosenParam = params.find((p) => p.name === parameter) ?? params[0];
-  const nowMs = () => telemetry.missionNowMs;
 
   return (
     <section aria-labelledby="telemetry-title">
@@ -108,7 +107,7 @@ export function Telemetry(props: { dictionary: Dictionary; telemetry: LiveTeleme
                 </p>
               ) : null}
               {buffer && def?.type !== "string" ? (
-                <Plot id={key} label={key} unit={def?.unit ?? ""} buffer={buffer} windowMs={telemetry.windowMs} nowMs={nowMs} warning={def?.limits ?? {}} critical={def?.criticalLimits ?? {}} />
+                <Plot id={key} label={key} unit={def?.unit ?? ""} buffer={buffer} windowMs={telemetry.windowMs} warning={def?.limits ?? {}} critical={def?.criticalLimits ?? {}} />
               ) : null}
             </article>
           );

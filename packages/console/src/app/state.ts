@@ -71,8 +71,12 @@ export class LiveTelemetry {
   readonly latest = new Map<string, Latest>();
   readonly series = new Map<string, SeriesBuffer>();
   readonly changes = new Changes(250);
-  /** The newest mission time seen (UTC ms): the right edge of every plot. */
-  missionNowMs: number | undefined;
+  /**
+   * The visible window, in mission time. Each plot's right edge is its own
+   * newest sample: services need not share one clock (a service on the wall
+   * clock beside others on the HIL's simulated one), and a plot must show
+   * its own data either way.
+   */
   windowMs = 15 * 60_000;
   /** The parameters the operator picked ("service.name"), kept in localStorage across sessions. */
   picked: string[] = loadPicked();
@@ -108,7 +112,7 @@ export class LiveTelemetry {
     this.changes.mark();
   }
 
-  /** Current values of every parameter, from /api/telemetry/latest; also sets the mission time. */
+  /** Current values of every parameter, from /api/telemetry/latest. */
   async loadLatest(): Promise<void> {
     const all = await this.api.get<Record<string, Record<string, { value: Latest["value"]; missionTimeNs: string }>>>("/api/telemetry/latest");
     for (const [service, byName] of Object.entries(all ?? {})) {
@@ -131,7 +135,6 @@ export class LiveTelemetry {
     if (!prev || prev.utcMs === undefined || (utcMs !== undefined && utcMs >= prev.utcMs)) {
       if (prev || this.latest.size < MAX_LATEST) this.latest.set(key, { value, missionTimeNs, utcMs });
     }
-    if (utcMs !== undefined && (this.missionNowMs === undefined || utcMs > this.missionNowMs)) this.missionNowMs = utcMs;
     const buffer = this.series.get(key);
     if (buffer && live && utcMs !== undefined) {
       buffer.push(utcMs, plotValue(value));
@@ -163,11 +166,14 @@ export class LiveTelemetry {
     const parts = splitParameterKey(key);
     if (!buffer || !parts) return;
     const [service, name] = parts;
-    const now = this.missionNowMs;
-    let from = now === undefined ? undefined : new Date(now - this.windowMs).toISOString();
+    // The window ends at this parameter's newest sample (a minute beyond, for samples on their way); without one, the gateway's default (its last hour).
+    const newest = this.latest.get(key)?.utcMs ?? buffer.newest()?.t;
+    let from = newest === undefined ? undefined : new Date(newest - this.windowMs).toISOString();
+    const to = newest === undefined ? undefined : new Date(newest + 60_000).toISOString();
     for (let page = 0; page < MAX_HISTORY_PAGES; page++) {
       const q = new URLSearchParams({ limit: String(SERIES_CAPACITY) });
       if (from) q.set("from", from);
+      if (to) q.set("to", to);
       const r = await this.api.get<{ points: { missionTimeNs: string; time: string; value: Latest["value"] }[]; truncated: boolean }>(
         `/api/telemetry/${encodeURIComponent(service)}/${encodeURIComponent(name)}?${q.toString()}`,
       );
@@ -179,8 +185,8 @@ export class LiveTelemetry {
       if (!r?.truncated || !last || !/^[0-9]{1,20}$/.test(last.missionTimeNs)) break;
       from = (BigInt(last.missionTimeNs) + 1n).toString();
     }
-    const newest = buffer.newest();
-    if (newest) buffer.dropBefore(Math.max(newest.t, this.missionNowMs ?? newest.t) - this.windowMs);
+    const last = buffer.newest();
+    if (last) buffer.dropBefore(last.t - this.windowMs);
   }
 
   /** A new visible window: every plot reloads its history for it. */
@@ -208,10 +214,9 @@ export class EventStore {
     this.add(Array.isArray(recent) ? recent : []);
   }
 
-  /** The archive's events of the last `hours` of mission time (the gateway's default range is one hour). */
-  async loadArchive(fromIso?: string): Promise<{ truncated: boolean }> {
+  /** The archive's events of the last hour of the gateway's mission time (its default range). */
+  async loadArchive(): Promise<{ truncated: boolean }> {
     const q = new URLSearchParams({ limit: "2000" });
-    if (fromIso) q.set("from", fromIso);
     const r = await this.api.get<{ events: unknown[]; truncated: boolean }>(`/api/events?${q.toString()}`);
     this.add(Array.isArray(r?.events) ? r.events : []);
     return { truncated: r?.truncated === true };

@@ -6,10 +6,15 @@ function trimZeros(s: string): string {
   return s.includes(".") ? s.replace(/0+$/, "").replace(/\.$/, "") : s;
 }
 
+/** 1800000 -> "1 800 000" (a thin space between thousands: no decimal-mark ambiguity). */
+function group(n: number): string {
+  return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, "\u2009");
+}
+
 /** A number to about three significant digits after the point ("0.0123", "12.3", "1234"), without exponents for everyday sizes. */
 export function formatNumber(v: number): string {
   if (!Number.isFinite(v)) return String(v);
-  if (Number.isInteger(v)) return String(v);
+  if (Number.isInteger(v)) return Math.abs(v) >= 10_000 && Math.abs(v) < 1e21 ? group(v) : String(v);
   const a = Math.abs(v);
   if (a >= 1e15 || a < 1e-6) return v.toExponential(3);
   if (a >= 10) return trimZeros(v.toFixed(1));

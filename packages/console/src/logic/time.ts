@@ -58,3 +58,31 @@ export function formatDuration(seconds: number): string {
   if (s < 172_800) return `${sign}${(s / 3600).toFixed(1).replace(/\.0$/, "")} h`;
   return `${sign}${(s / 86_400).toFixed(1).replace(/\.0$/, "")} d`;
 }
+
+/** One reading of the gateway's mission clock (/api/health's missionTime) and when it was taken (wall clock, ms). */
+export interface ClockReading {
+  wallMs: number;
+  missionMs: number;
+}
+
+/** How far past the last reading the mission time is carried on (wall ms); beyond it, the reading is stale and stays put. */
+export const MAX_EXTRAPOLATION_MS = 30_000;
+
+/**
+ * Mission time now, between readings: the newest reading carried on at the
+ * rate the last two show (a HIL bench runs its mission time faster than the
+ * wall clock: 60× by default), or 1× with one reading or a rate that makes
+ * no sense (a reset, a clock that jumped). Undefined without a reading.
+ */
+export function extrapolateMission(readings: readonly ClockReading[], wallNowMs: number): number | undefined {
+  const last = readings[readings.length - 1];
+  if (!last || !Number.isFinite(last.missionMs) || !Number.isFinite(last.wallMs)) return undefined;
+  const prev = readings[readings.length - 2];
+  let rate = 1;
+  if (prev && last.wallMs > prev.wallMs) {
+    const r = (last.missionMs - prev.missionMs) / (last.wallMs - prev.wallMs);
+    if (Number.isFinite(r) && r >= 0 && r <= 100_000) rate = r;
+  }
+  const ahead = Number.isFinite(wallNowMs) ? Math.min(Math.max(0, wallNowMs - last.wallMs), MAX_EXTRAPOLATION_MS) : 0;
+  return last.missionMs + ahead * rate;
+}

@@ -1,6 +1,7 @@
 // Health, the OpenAPI document, and who the caller is.
 import type { FastifyInstance } from "fastify";
 import { userOf, type GatewayContext } from "../context.js";
+import { isoOfTaiNs } from "../time-params.js";
 import { errors } from "./schemas.js";
 
 export function metaRoutes(app: FastifyInstance, ctx: GatewayContext): void {
@@ -20,18 +21,25 @@ export function metaRoutes(app: FastifyInstance, ctx: GatewayContext): void {
               services: { type: "integer", description: "services in the dictionary" },
               stream: { type: "object", properties: { clients: { type: "integer" }, droppedSlow: { type: "integer" }, sent: { type: "integer" } } },
               commandsSent: { type: "integer" },
+              missionTimeNs: { type: "string", description: "the gateway's mission time now (TAI ns, decimal): on a HIL bench the HIL's simulated time; the default end of telemetry and event ranges" },
+              missionTime: { type: "string", description: "the same, ISO 8601 UTC" },
             },
           },
         },
       },
     },
-    async () => ({
-      status: "ok",
-      bus: ctx.bus.isClosed ? "closed" : "connected",
-      services: ctx.dictionary.size,
-      stream: ctx.stream.stats(),
-      commandsSent: ctx.commander.sent,
-    }),
+    async () => {
+      const missionNs = ctx.missionClock.nowTaiNs();
+      return {
+        status: "ok",
+        bus: ctx.bus.isClosed ? "closed" : "connected",
+        services: ctx.dictionary.size,
+        stream: ctx.stream.stats(),
+        commandsSent: ctx.commander.sent,
+        missionTimeNs: missionNs.toString(),
+        missionTime: isoOfTaiNs(missionNs),
+      };
+    },
   );
 
   app.get("/api/openapi.json", { schema: { hide: true } }, async () => app.swagger());
