@@ -147,8 +147,12 @@ export class Commander {
     return c;
   }
 
-  /** Builds, records and publishes one ST[8,1] TC. Returns its record (state "sent"). */
-  send(req: CommandRequest): CommandRecord {
+  /**
+   * Builds, records and publishes one ST[8,1] TC. Resolves with its record
+   * (state "sent") once it is recorded on disk (the history's group commit
+   * at the end of this turn) and published.
+   */
+  async send(req: CommandRequest): Promise<CommandRecord> {
     if (this.o.bus.isClosed) throw new CommandSendError(503, "bus_closed", "the bus is closed; nothing was sent");
     let packet: Uint8Array;
     let sequenceCount: number;
@@ -163,18 +167,23 @@ export class Commander {
       if (/appData/.test(message)) throw new CommandSendError(400, "bad_argument", `args: too large for one telecommand (${req.encodedArgs.length} octets encoded)`);
       throw new CommandSendError(503, "cannot_sign", `the telecommand could not be built: ${message}`);
     }
-    const record = this.o.history.insert({
-      kind: req.kind,
-      user: req.user,
-      service: req.service,
-      command: req.command,
-      args: req.args,
-      apid: req.apid,
-      sequenceCount,
-      sourceId: this.o.sourceId,
-      spi: this.builder.spi,
-      securitySequence,
-    });
+    let record: CommandRecord;
+    try {
+      record = await this.o.history.insert({
+        kind: req.kind,
+        user: req.user,
+        service: req.service,
+        command: req.command,
+        args: req.args,
+        apid: req.apid,
+        sequenceCount,
+        sourceId: this.o.sourceId,
+        spi: this.builder.spi,
+        securitySequence,
+      });
+    } catch (err) {
+      throw new CommandSendError(503, "not_recorded", `the command could not be recorded, so it was not sent: ${err instanceof Error ? err.message : String(err)}`);
+    }
     this.follow(record);
     try {
       this.o.bus.publish(umbra.ttc.v1.TcUplink, { packet, link: `gateway:${req.user}` }, { priority: Priority.PRIORITY_COMMAND });
@@ -184,7 +193,8 @@ export class Commander {
     }
     this.sent++;
     this.o.log.info({ id: record.id, kind: req.kind, user: req.user, service: req.service, command: req.command, apid: req.apid, sequenceCount, securitySequence }, "telecommand sent");
-    return { ...record };
+    // A snapshot as sent: the followed record's stages grow as reports arrive.
+    return { ...record, stages: [...record.stages] };
   }
 
   /** The current record of a command (memory first, then disk). */

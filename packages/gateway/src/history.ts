@@ -1,14 +1,19 @@
 // The gateway's command history in gateway.db: who sent what, the TC's
 // identity (APID, sequence count, source, security number), and each
 // verification stage the TTC reported. Arms are logged here too, with the
-// user, as commands of kind "arm". A new command is one transaction, on disk
-// when `insert` returns (WAL, synchronous FULL), before its TC is published.
-// Stage updates are written behind: those of one event-loop turn go to disk
-// together in one transaction (every read flushes first), because one fsync
-// per stage was most of the gateway's time under load (docs/benchmarks.md,
-// "gateway"). A power cut can lose the last turn's stages, never a command;
-// after a restart such a command is followed again and ends as a timeout,
-// and the TTC's own history still has its stages.
+// user, as commands of kind "arm".
+//
+// Group commit: everything written in one event-loop turn (new commands and
+// stage updates) goes to disk in ONE transaction at the end of that turn
+// (setImmediate), because an fsync per write was most of the gateway's time
+// under load (docs/benchmarks.md, "gateway"). Under load a turn holds more
+// requests, so one fsync serves more of them. A new command's promise
+// resolves only once its row is committed (WAL, synchronous FULL), and the
+// commander publishes its TC only then: a TC never goes out unrecorded.
+// Stage updates are written behind in the same commit; a power cut can lose
+// the last turn's stages, never a command that was sent. After a restart such
+// a command is followed again and ends as a timeout, and the TTC's own
+// history still has its stages. Every read flushes first.
 import type { GatewayDatabase } from "./db.js";
 
 export const COMMAND_STATES = ["sent", "accepted", "started", "completed", "failed", "timeout"] as const;
@@ -88,50 +93,105 @@ function fromRow(r: Row): CommandRecord {
 
 export const MAX_HISTORY_PAGE = 1000;
 
+interface QueuedInsert {
+  command: NewCommand;
+  at: string;
+  resolve(record: CommandRecord): void;
+  reject(err: unknown): void;
+}
+
 export class HistoryStore {
+  /** New commands waiting for the turn's commit, in the order they were given. */
+  private inserts: QueuedInsert[] = [];
   /** Stage updates not yet on disk, by command id (the latest state wins). */
   private readonly pending = new Map<number, { state: CommandState; stagesJson: string; at: string }>();
   private flushQueued = false;
+  private readonly insertRow;
+  private readonly updateRow;
+  /** Commits made by {@link flush} and the commands they carried (for diagnostics and the benchmark). */
+  readonly commits = { transactions: 0, commands: 0 };
 
   constructor(
     private readonly db: GatewayDatabase,
     private readonly now: () => Date = () => new Date(),
-  ) {}
-
-  /** Writes the waiting stage updates in one transaction. */
-  flush(): void {
-    if (this.pending.size === 0) return;
-    const rows = [...this.pending];
-    this.pending.clear();
-    const write = this.db.prepare("UPDATE command SET state = ?, stages_json = ?, updated_at = ? WHERE id = ?");
-    this.db.transaction(() => {
-      for (const [id, u] of rows) write.run(u.state, u.stagesJson, u.at, id);
-    })();
+  ) {
+    this.insertRow = db.prepare(
+      `INSERT INTO command (kind, user, service, command, args_json, apid, sequence_count, source_id, spi, security_sequence, state, stages_json, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'sent', '[]', ?, ?)`,
+    );
+    this.updateRow = db.prepare("UPDATE command SET state = ?, stages_json = ?, updated_at = ? WHERE id = ?");
   }
 
-  insert(c: NewCommand): CommandRecord {
+  /**
+   * Writes the waiting commands and stage updates in one transaction, then
+   * resolves each waiting command with its record, in order. If the
+   * transaction fails, nothing of it is on disk: every waiting command is
+   * rejected with the error, and the stage updates are kept for the next try.
+   */
+  flush(): void {
+    if (this.inserts.length === 0 && this.pending.size === 0) return;
+    const inserts = this.inserts;
+    this.inserts = [];
+    const updates = [...this.pending];
+    let records: CommandRecord[];
+    try {
+      records = this.db.transaction(() => {
+        const made = inserts.map(({ command: c, at }) => {
+          const r = this.insertRow.run(c.kind, c.user, c.service, c.command, JSON.stringify(c.args ?? {}), c.apid, c.sequenceCount, c.sourceId, c.spi, c.securitySequence, at, at);
+          return { ...c, id: Number(r.lastInsertRowid), state: "sent" as const, stages: [], createdAt: at, updatedAt: at };
+        });
+        for (const [id, u] of updates) this.updateRow.run(u.state, u.stagesJson, u.at, id);
+        return made;
+      })();
+    } catch (err) {
+      for (const q of inserts) q.reject(err);
+      if (inserts.length > 0) return; // the callers hear of it; the stages wait for the next flush
+      throw err;
+    }
+    // Only what was written leaves the queue (an update may have been replaced meanwhile: keep the newer one).
+    for (const [id, u] of updates) if (this.pending.get(id) === u) this.pending.delete(id);
+    this.commits.transactions++;
+    this.commits.commands += inserts.length;
+    inserts.forEach((q, i) => q.resolve(records[i]!));
+  }
+
+  /**
+   * Records a new command (state "sent") with the turn's group commit;
+   * resolves with its record, id included, once that commit is on disk.
+   */
+  insert(c: NewCommand): Promise<CommandRecord> {
     const at = this.now().toISOString();
-    const r = this.db
-      .prepare(
-        `INSERT INTO command (kind, user, service, command, args_json, apid, sequence_count, source_id, spi, security_sequence, state, stages_json, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'sent', '[]', ?, ?)`,
-      )
-      .run(c.kind, c.user, c.service, c.command, JSON.stringify(c.args ?? {}), c.apid, c.sequenceCount, c.sourceId, c.spi, c.securitySequence, at, at);
-    return { ...c, id: Number(r.lastInsertRowid), state: "sent", stages: [], createdAt: at, updatedAt: at };
+    return new Promise((resolve, reject) => {
+      this.inserts.push({ command: c, at, resolve, reject });
+      this.flushSoon();
+    });
   }
 
   /** Records the command's stages and state as they are now (written behind, see above); returns the time it recorded as updatedAt. */
   update(id: number, state: CommandState, stages: StageRecord[]): string {
     const at = this.now().toISOString();
     this.pending.set(id, { state, stagesJson: JSON.stringify(stages), at });
-    if (!this.flushQueued) {
-      this.flushQueued = true;
-      setImmediate(() => {
-        this.flushQueued = false;
-        if (this.db.open) this.flush();
-      });
-    }
+    this.flushSoon();
     return at;
+  }
+
+  /** The turn's commit: once, after the I/O of this turn (so every request read in it joins). */
+  private flushSoon(): void {
+    if (this.flushQueued) return;
+    this.flushQueued = true;
+    setImmediate(() => {
+      this.flushQueued = false;
+      if (!this.db.open) {
+        const closed = new Error("gateway.db is closed; the command was not recorded");
+        for (const q of this.inserts.splice(0)) q.reject(closed);
+        return;
+      }
+      try {
+        this.flush();
+      } catch {
+        // Stage updates only: kept, and tried again at the next write or read.
+      }
+    });
   }
 
   get(id: number): CommandRecord | undefined {

@@ -62,6 +62,7 @@ import { DuplicateRequestError } from "./store/errors.js";
 import type { SecurityState } from "./security-state.js";
 import { validateSample, type Archive, type SampleInput, type SampleValue } from "./archive/index.js";
 import { ArchiveFeed } from "./archive-feed.js";
+import { GroupCommit } from "./group-commit.js";
 import { Outbox } from "./outbox.js";
 import {
   DownlinkFullError,
@@ -240,6 +241,13 @@ export class TtcService extends Service<typeof ttcSpec> {
   private readonly awaitingProgress = new Map<string, InFlight>();
   /** What is said (published) about writes of an open transaction waits here for its commit: see {@link atomically}. */
   private readonly outbox = new Outbox();
+  /** Telecommands from the links that arrive in one burst share one commit: see group-commit.ts. */
+  private readonly uplinks = this.groupCommit(queueMicrotask);
+  /**
+   * Completions wait for the end of the event-loop turn, not of the microtask sequence: services answer
+   * one request at a time, so the completions of a burst arrive over several microtask sequences.
+   */
+  private readonly completions = this.groupCommit(setImmediate);
 
   constructor(context: ServiceContext, options: TtcOptions) {
     super(ttcSpec, context);
@@ -336,6 +344,16 @@ export class TtcService extends Service<typeof ttcSpec> {
     if (changed.includes("armWindowMs")) this.arms = new ArmTable(this.parameters.get("armWindowMs"));
   }
 
+  private groupCommit(schedule: (run: () => void) => void): GroupCommit {
+    return new GroupCommit({
+      atomically: (work) => this.atomically(work),
+      inTransaction: () => this.history.database.inTransaction,
+      post: (send) => this.outbox.post(send),
+      sendFailed: (err) => this.log.error({ err }, "a report after a group commit could not be sent"),
+      schedule,
+    });
+  }
+
   /** Events raised inside a transaction (criticalFired, securityRejected) go out after its commit. */
   protected override event(name: keyof (typeof ttcSpec)["events"] & string, message: string, args: Record<string, string> = {}): void {
     this.outbox.post(() => super.event(name, message, args));
@@ -356,6 +374,8 @@ export class TtcService extends Service<typeof ttcSpec> {
 
   protected override async onStop(): Promise<void> {
     await Promise.allSettled([...this.inFlight]);
+    this.uplinks.flush();
+    this.completions.flush();
     this.archiveFeed?.flush();
   }
 
@@ -417,21 +437,26 @@ export class TtcService extends Service<typeof ttcSpec> {
   // ---- uplink -----------------------------------------------------------------
 
   // Nothing a ground link sends may take the TTC down or go unreported.
+  // Packets of one burst are accepted in one commit (group-commit.ts); each in its own savepoint.
   private uplinkGuarded(packet: Uint8Array, link: string): void {
-    try {
-      this.uplink(packet, link);
-    } catch (err) {
-      this.log.error({ err, link }, "telecommand handling failed");
-      const f: InFlight = {
-        id: 0,
-        tc: { apid: TTC_APID, sequenceCount: 0, ack: Ack.ALL, service: 0, subtype: 0, sourceId: 0, appData: new Uint8Array(0) },
-        header: packet.length >= 4 ? packet.subarray(0, 4) : new Uint8Array(4),
-        reportApid: TTC_APID,
-        service: "",
-        command: "",
-      };
-      this.verify(f, VerificationStage.VERIFICATION_STAGE_ACCEPTANCE, new Failure(FailureCode.FAILURE_EXECUTION, `internal error: ${(err as Error).message}`));
-    }
+    void this.uplinks.add(
+      () => this.receive(packet, link),
+      (err) => this.uplinkFailed(packet, link, err),
+    );
+  }
+
+  /** A packet whose handling threw (rolled back): reported as an acceptance failure, not recorded. */
+  private uplinkFailed(packet: Uint8Array, link: string, err: unknown): void {
+    this.log.error({ err, link }, "telecommand handling failed");
+    const f: InFlight = {
+      id: 0,
+      tc: { apid: TTC_APID, sequenceCount: 0, ack: Ack.ALL, service: 0, subtype: 0, sourceId: 0, appData: new Uint8Array(0) },
+      header: packet.length >= 4 ? packet.subarray(0, 4) : new Uint8Array(4),
+      reportApid: TTC_APID,
+      service: "",
+      command: "",
+    };
+    this.verify(f, VerificationStage.VERIFICATION_STAGE_ACCEPTANCE, new Failure(FailureCode.FAILURE_EXECUTION, `internal error: ${(err as Error).message}`));
   }
 
   /**
@@ -749,16 +774,19 @@ export class TtcService extends Service<typeof ttcSpec> {
 
   /** Runs an accepted command's work (its start stage is already recorded) and reports its completion. */
   private async execute(f: InFlight, run: () => Promise<string>): Promise<void> {
+    let failure: Failure | undefined;
+    let detail = "";
     try {
-      const detail = await run();
+      detail = await run();
       this.counts.completedOk++;
-      this.verify(f, VerificationStage.VERIFICATION_STAGE_COMPLETION, undefined, detail);
     } catch (err) {
       this.counts.completedFailed++;
-      let failure = toFailure(err);
-      if (err instanceof BusTimeoutError) failure = new Failure(FailureCode.FAILURE_TIMEOUT, err.message);
-      this.verify(f, VerificationStage.VERIFICATION_STAGE_COMPLETION, failure);
+      failure = err instanceof BusTimeoutError ? new Failure(FailureCode.FAILURE_TIMEOUT, err.message) : toFailure(err);
     }
+    // Completions of one burst share one commit (group-commit.ts). If that commit fails, the stage is
+    // recorded on its own (or logged as not recorded) and reported all the same.
+    const complete = () => this.verify(f, VerificationStage.VERIFICATION_STAGE_COMPLETION, failure, detail);
+    await this.completions.add(complete, complete);
   }
 
   // ---- reports ------------------------------------------------------------------

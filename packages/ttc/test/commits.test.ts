@@ -1,5 +1,6 @@
 // How many SQLite commits (each one fsync, synchronous FULL) a telecommand
-// costs, and that folding its acceptance into one transaction kept the
+// costs (one up to its start stage, one for its completion; the telecommands
+// of one burst share their commits: group-commit.ts), and that folding its acceptance into one transaction kept the
 // durability rules: the anti-replay number and the command are on disk before
 // anything is acknowledged, every stage is on disk before its report, and a
 // crash between the commit and the publish loses nothing acknowledged and
@@ -136,13 +137,49 @@ describe("TTC: commits per telecommand", () => {
     expect(latest(p).stages.map((s) => `${s.stage}:${s.success}`)).toEqual(["acceptance:true", "start:true", "completion:true"]);
     expect(p.counter.value).toBe(2);
 
-    // A burst, as the gateway sends them: still two each.
+    // A burst, as the gateway sends them (one bus drain): the 50 acceptances share ONE commit (group commit), made
+    // before anything of them is said. Here the counter answers one at a time, so each completion is its own commit.
     const burst = walCommits(p.dbPath);
+    const stagesSeen = p.verifications.length;
     for (let i = 0; i < 50; i++) p.bus.publish(umbra.ttc.v1.TcUplink, { packet: add(p), link: "test" });
+    let commitsWhenFirstSaid = -1;
+    const said = p.bus.subscribe(umbra.ttc.v1.Verification, () => {
+      if (commitsWhenFirstSaid < 0) commitsWhenFirstSaid = walCommits(p.dbPath) - burst;
+    });
     await p.settle();
-    expect(walCommits(p.dbPath) - burst).toBe(100);
+    said.unsubscribe();
+    expect(commitsWhenFirstSaid).toBe(1);
+    expect(walCommits(p.dbPath) - burst).toBe(1 + 50);
     expect(p.counter.value).toBe(52);
+    expect(p.verifications.length - stagesSeen).toBe(150);
     expect(p.verifications.filter((v) => v.stage === VerificationStage.VERIFICATION_STAGE_COMPLETION && v.success)).toHaveLength(52);
+    const last50 = p.history.list({ limit: 50 });
+    expect(last50.every((c) => p.history.get(c.id)!.stages.map((x) => x.stage).join() === "acceptance,start,completion")).toBe(true);
+  });
+
+  it("in a burst, a packet whose handling throws is rolled back alone and reported; the others are accepted in the same commit", async () => {
+    const p = await payload();
+    const packets = [add(p), add(p), add(p)];
+    // The second packet's handling fails inside its savepoint (a store error, simulated at the history).
+    const history = p.history as unknown as { received: (...a: unknown[]) => number };
+    const received = history.received.bind(p.history);
+    let calls = 0;
+    history.received = (...a: unknown[]) => {
+      if (++calls === 2) throw new Error("disk says no");
+      return received(...a);
+    };
+    const before = walCommits(p.dbPath);
+    const listed = p.history.list({ limit: 1000 }).length;
+    for (const packet of packets) p.bus.publish(umbra.ttc.v1.TcUplink, { packet, link: "test" });
+    await p.settle();
+    history.received = received;
+    expect(p.history.list({ limit: 1000 }).length - listed).toBe(2);
+    expect(p.counter.value).toBe(2);
+    const internal = p.verifications.filter((v) => v.stage === VerificationStage.VERIFICATION_STAGE_ACCEPTANCE && !v.success);
+    expect(internal).toHaveLength(1);
+    expect(internal[0]!.detail).toMatch(/internal error: disk says no/);
+    // One commit for the burst's acceptances, one per completion.
+    expect(walCommits(p.dbPath) - before).toBe(1 + 2);
   });
 
   it("a refused TC costs one commit, and its (1,2) is on disk and reported", async () => {

@@ -60,9 +60,9 @@ export function commandRoutes(app: FastifyInstance, ctx: GatewayContext): void {
     return { found, checked };
   };
 
-  const send = (req: CommandRequest): CommandRecord => {
+  const send = async (req: CommandRequest): Promise<CommandRecord> => {
     try {
-      return commander.send(req);
+      return await commander.send(req);
     } catch (err) {
       if (err instanceof CommandSendError) throw new HttpError(err.status, err.code, err.message);
       throw err;
@@ -96,7 +96,7 @@ export function commandRoutes(app: FastifyInstance, ctx: GatewayContext): void {
         }
         ctx.log.info({ user: user.name, service, command, armedBy: arm.arm.armedBy, armCommandId: arm.arm.armCommandId }, "critical command executed");
       }
-      const record = send({ kind: "execute", user: user.name, service: found.service.name, apid: found.service.apid, command: found.command.name, args: args ?? {}, encodedArgs: checked.encoded });
+      const record = await send({ kind: "execute", user: user.name, service: found.service.name, apid: found.service.apid, command: found.command.name, args: args ?? {}, encodedArgs: checked.encoded });
       if ((request.query.wait ?? "none") === "none") {
         reply.code(202);
         return record;
@@ -137,7 +137,7 @@ export function commandRoutes(app: FastifyInstance, ctx: GatewayContext): void {
       const windowMs = await armWindowMs(ctx);
       const startedMs = ctx.clock.monotonicMs();
       const startedUtc = ctx.clock.utcMs();
-      const record = send({ kind: "arm", user: user.name, service: ttc.service.name, apid: ttc.service.apid, command: ttc.command.name, args: { ...args, service: target.service.name }, encodedArgs: checked.encoded });
+      const record = await send({ kind: "arm", user: user.name, service: ttc.service.name, apid: ttc.service.apid, command: ttc.command.name, args: { ...args, service: target.service.name }, encodedArgs: checked.encoded });
       const { record: now, timedOut } = await commander.wait(record.id, config.commandTimeoutMs);
       const targetJson = { service: target.service.name, command: target.command.name };
       if (timedOut) throw new HttpError(504, "timeout", `the TTC did not complete the arm within ${config.commandTimeoutMs} ms`, { command: { ...now, state: "timeout" } });

@@ -1,0 +1,107 @@
+// The gateway's command history group commit: the commands and stage updates
+// of one event-loop turn go to disk in one transaction, a command's promise
+// resolves only once its row is committed, and a failed commit rejects every
+// command of that turn and leaves nothing half written.
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import fc from "fast-check";
+import { afterEach, describe, expect, it } from "vitest";
+import { openGatewayDatabase, type GatewayDatabase } from "../src/db.js";
+import { HistoryStore, type NewCommand } from "../src/history.js";
+
+const open: GatewayDatabase[] = [];
+afterEach(() => {
+  for (const db of open.splice(0)) if (db.open) db.close();
+});
+
+function store() {
+  const path = join(mkdtempSync(join(tmpdir(), "umbra-gw-history-")), "gateway.db");
+  const db = openGatewayDatabase(path);
+  open.push(db);
+  const rows = () => db.prepare("SELECT count(*) FROM command").pluck().get() as number;
+  return { db, path, history: new HistoryStore(db), rows };
+}
+
+const command = (i: number): NewCommand => ({
+  kind: "execute",
+  user: "olga",
+  service: "counter",
+  command: "add",
+  args: { amount: i },
+  apid: 0x7f0,
+  sequenceCount: i % 16_384,
+  sourceId: 0x21,
+  spi: 1,
+  securitySequence: i + 1,
+});
+
+describe("HistoryStore group commit", () => {
+  it("commands given in one turn are written in one transaction; each resolves with its own id, in order, only once on disk", async () => {
+    const { history, rows, path } = store();
+    const promises = Array.from({ length: 25 }, (_, i) => history.insert(command(i)));
+    expect(rows()).toBe(0); // nothing is on disk before the turn's commit
+    const records = await Promise.all(promises);
+    expect(history.commits).toEqual({ transactions: 1, commands: 25 });
+    expect(records.map((r) => r.id)).toEqual(Array.from({ length: 25 }, (_, i) => i + 1));
+    expect(records.map((r) => r.securitySequence)).toEqual(Array.from({ length: 25 }, (_, i) => i + 1));
+    expect(records.every((r) => r.state === "sent" && r.stages.length === 0)).toBe(true);
+    // Another connection sees them: committed, not just in this one's transaction.
+    const other = openGatewayDatabase(path);
+    open.push(other);
+    expect(other.prepare("SELECT count(*) FROM command").pluck().get()).toBe(25);
+  });
+
+  it("stage updates of the same turn join the commit, and reads see them at once", async () => {
+    const { history } = store();
+    const [a] = await Promise.all([history.insert(command(1))]);
+    history.update(a!.id, "accepted", [{ stage: "acceptance", success: true, code: "FAILURE_NONE", detail: "", missionTimeNs: "1", at: "2026-11-21T00:00:00.000Z" }]);
+    const b = history.insert(command(2));
+    expect(history.get(a!.id)!.state).toBe("accepted"); // a read flushes first
+    expect((await b).id).toBe(a!.id + 1);
+    history.update(a!.id, "completed", []);
+    await new Promise((r) => setImmediate(r));
+    expect(history.get(a!.id)!.state).toBe("completed");
+  });
+
+  it("a commit that fails rejects every command of the turn, and none of them is on disk", async () => {
+    const { db, history, rows } = store();
+    await history.insert(command(0));
+    db.exec("CREATE TRIGGER refuse_13 BEFORE INSERT ON command WHEN json_extract(NEW.args_json, '$.amount') = 13 BEGIN SELECT RAISE(ABORT, 'thirteen refused'); END");
+    const outcomes = await Promise.allSettled([12, 13, 14].map((i) => history.insert(command(i))));
+    expect(outcomes.map((o) => o.status)).toEqual(["rejected", "rejected", "rejected"]);
+    expect(String((outcomes[0] as PromiseRejectedResult).reason)).toMatch(/thirteen refused/);
+    expect(rows()).toBe(1);
+    // The next turn commits normally.
+    expect((await history.insert(command(15))).args).toEqual({ amount: 15 });
+    expect(rows()).toBe(2);
+  });
+
+  it("a command given after the database closed is rejected with a reason, not lost silently", async () => {
+    const { db, history } = store();
+    const p = history.insert(command(1));
+    db.close();
+    await expect(p).rejects.toThrow(/closed; the command was not recorded/);
+  });
+
+  it("property: however commands are spread over turns, every one is on disk once, with ids in the order given", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.integer({ min: 1, max: 8 }), { minLength: 1, maxLength: 8 }), async (turns) => {
+        const { history, rows, db } = store();
+        let n = 0;
+        const all: Promise<{ id: number; securitySequence: number }>[] = [];
+        for (const size of turns) {
+          for (let i = 0; i < size; i++) all.push(history.insert(command(n++)));
+          await new Promise((r) => setImmediate(r));
+        }
+        const records = await Promise.all(all);
+        expect(rows()).toBe(n);
+        expect(records.map((r) => r.securitySequence)).toEqual(Array.from({ length: n }, (_, i) => i + 1));
+        expect(records.map((r) => r.id)).toEqual([...records.map((r) => r.id)].sort((x, y) => x - y));
+        expect(history.commits.transactions).toBeLessThanOrEqual(turns.length);
+        db.close();
+      }),
+      { numRuns: 25 },
+    );
+  });
+});

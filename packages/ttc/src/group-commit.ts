@@ -1,0 +1,109 @@
+// Group commit: the writes that arrive together go to disk together.
+//
+// The TTC commits each telecommand's acceptance (and, later, its completion)
+// as one transaction, and each commit is an fsync on the event loop. Under
+// load many telecommands arrive in one burst (one bus drain, one socket
+// read), and a commit each made the fsyncs most of the TTC's time
+// (docs/benchmarks.md, "gateway"). Here the work of one burst is queued and
+// run at the end of the current microtask sequence (so synchronously before
+// any I/O or timer, and before `bus.idle()` can look), as ONE outer
+// transaction with each unit in its own savepoint: a unit that throws is
+// rolled back alone and its outbox posts are dropped, the others commit. What
+// the units said (the outbox) goes out after the one commit, in order.
+
+/** Runs `work` as a transaction, or as a savepoint inside an open one (the TTC's `atomically`). */
+export type Atomically = (work: () => void) => void;
+
+interface Unit {
+  work: () => void;
+  /** Called when the unit's work, or the commit that carried it, failed: report it (nothing of the unit is on disk). */
+  failed: (err: unknown) => void;
+  done: () => void;
+}
+
+export interface GroupCommitOptions {
+  /** The TTC's transaction runner (outer: a transaction; nested: a savepoint). */
+  atomically: Atomically;
+  /** Whether the database has a transaction open: SQLite may roll a whole transaction back on an I/O error or a full disk. */
+  inTransaction: () => boolean;
+  /** The outbox's post: sends after the open transaction commits. */
+  post: (send: () => void) => void;
+  /** Told when something said after the commit could not be sent (the writes stand). */
+  sendFailed: (err: unknown) => void;
+  /** When the burst is committed (default: queueMicrotask, the end of the current microtask sequence). */
+  schedule?: (run: () => void) => void;
+}
+
+export class GroupCommit {
+  #queue: Unit[] = [];
+  /** Commits made and units carried (for diagnostics and the benchmark). */
+  readonly stats = { commits: 0, units: 0 };
+
+  constructor(private readonly o: GroupCommitOptions) {}
+
+  /** Units waiting for the commit. */
+  get waiting(): number {
+    return this.#queue.length;
+  }
+
+  /** Queues `work` for this burst's commit; resolves once that commit is made (or failed and `failed` was told). */
+  add(work: () => void, failed: (err: unknown) => void): Promise<void> {
+    return new Promise((done) => {
+      this.#queue.push({ work, failed, done });
+      if (this.#queue.length === 1) (this.o.schedule ?? queueMicrotask)(() => this.flush());
+    });
+  }
+
+  /** Runs and commits everything queued now (also called by the scheduled flush). */
+  flush(): void {
+    const units = this.#queue;
+    if (units.length === 0) return;
+    this.#queue = [];
+    try {
+      this.commit(units);
+    } finally {
+      for (const unit of units) unit.done();
+    }
+  }
+
+  private commit(units: Unit[]): void {
+    let committed = false;
+    try {
+      this.o.atomically(() => {
+        // The first thing sent after the commit: tells a failed send from a failed commit.
+        this.o.post(() => (committed = true));
+        for (const unit of units) {
+          try {
+            this.o.atomically(unit.work);
+          } catch (err) {
+            // SQLite rolled the whole transaction back: what follows would commit on its own. Give up the burst.
+            if (!this.o.inTransaction()) throw err;
+            // Rolled back to its savepoint; its report joins the others' commit.
+            unit.failed(err);
+          }
+        }
+      });
+    } catch (err) {
+      if (committed) {
+        this.count(units.length);
+        this.o.sendFailed(err);
+        return;
+      }
+      // The commit itself failed: none of the burst is on disk and nothing it said went out.
+      for (const unit of units) {
+        try {
+          unit.failed(err);
+        } catch {
+          // one report that cannot be made does not stop the others
+        }
+      }
+      return;
+    }
+    this.count(units.length);
+  }
+
+  private count(units: number): void {
+    this.stats.commits++;
+    this.stats.units += units;
+  }
+}
