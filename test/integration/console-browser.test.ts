@@ -8,7 +8,8 @@
 // through its verification stages; the counter's value turns yellow past
 // its warning limit; a critical command is armed, confirmed and completes;
 // the events it raised appear, and filter by severity; jobs and status
-// show; a viewer created through the API sees no command controls at all.
+// show; the stream, cut, reconnects; a viewer created through the API sees
+// no command controls at all, and a reload keeps the session.
 // Screenshots of each step go to test/artifacts/console/.
 //
 // The page may reach nothing but the gateway (the console works offline),
@@ -19,7 +20,7 @@
 // helpers/browser.ts).
 import { mkdirSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import type { BrowserContext, Page } from "playwright-core";
+import type { BrowserContext, Page, WebSocketRoute } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { browserGate, CHROMIUM, requireChromium } from "./helpers/browser.js";
 import { adminToken, callApi, gatewayUrl } from "./helpers/gateway.js";
@@ -112,6 +113,13 @@ describe.skipIf(!gate.run)("the operator console in chromium", () => {
     });
     page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
 
+    // Every stream connection passes through here (forwarded as it is), so the test can cut one.
+    const streams: WebSocketRoute[] = [];
+    await page.routeWebSocket(/\/api\/stream/, (ws) => {
+      ws.connectToServer();
+      streams.push(ws);
+    });
+
     // ---- a bad token is refused, with the gateway's reason ----
     await page.goto(url + "/");
     await page.fill(tid("login-token"), "umb_thisIsNotAToken0123456789");
@@ -147,6 +155,14 @@ describe.skipIf(!gate.run)("the operator console in chromium", () => {
     const plot = page.locator(tid("plot-thermal.dieC"));
     await page.waitForFunction((el) => Number(el?.getAttribute("data-points") ?? 0) >= 5, await plot.elementHandle(), { timeout: 30_000 });
     expect(await plot.locator("canvas").count()).toBeGreaterThan(0);
+    // The stream drops: the console says so, reconnects, subscribes again, and the value moves on.
+    const opened = streams.length;
+    await streams[opened - 1]!.close({ code: 4000, reason: "cut by the test" });
+    await page.locator(`${tid("stream-state")}:text("reconnecting")`).waitFor({ timeout: 5_000 });
+    await page.locator(`${tid("stream-state")}:text("live")`).waitFor({ timeout: 15_000 });
+    expect(streams.length).toBe(opened + 1);
+    const afterDrop = await value.getAttribute("data-value");
+    await page.waitForFunction(([el, v]) => (el as Element | null)?.getAttribute("data-value") !== v, [await value.elementHandle(), afterDrop] as const, { timeout: 30_000 });
     // The counter's value too, to watch the command below change it.
     await page.selectOption(tid("picker-service"), "counter");
     await page.selectOption(tid("picker-parameter"), "count");
@@ -231,6 +247,9 @@ describe.skipIf(!gate.run)("the operator console in chromium", () => {
     await page.click(tid("login-submit"));
     await page.locator(tid("whoami")).waitFor();
     expect((await page.textContent(tid("whoami")))?.replace(/\s+/g, " ").trim()).toBe("vera viewer");
+    // The session lasts as long as the tab: a reload keeps it.
+    await page.reload();
+    await page.locator(`${tid("whoami")}:text("vera")`).waitFor();
     expect(await page.textContent(tid("nav-commands"))).toBe("Command history");
     const controls = ["command-form", "command-sender", "command-send", "command-arm", "command-confirm", "confirm-panel", "command-service"].map(tid).join(", ");
     for (const view of ["status", "telemetry", "commands", "events", "jobs"]) {
