@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { until, type UmbraRun } from "./stack.js";
 
-/** The launcher's line "umbra: gateway listening on http://127.0.0.1:PORT (admin token in ...)". */
+/** The launcher's line "umbra: gateway listening on http://127.0.0.1:PORT (operator console: ...; admin token in ...)". */
 export const GATEWAY_LINE = /^umbra: gateway listening on (http:\/\/[^\s]+)/;
 
 /** The gateway's URL, once the launcher has printed it. */

@@ -181,7 +181,8 @@ export async function runPayload(request: StartRequest, root: string, io: Io, pr
         if (existsSync(file)) {
           try {
             const g = JSON.parse(readFileSync(file, "utf8")) as { url: string; adminTokenFile: string | null };
-            say(`umbra: gateway listening on ${g.url}${g.adminTokenFile && existsSync(g.adminTokenFile) ? ` (admin token in ${g.adminTokenFile})` : ""}`);
+            // The operator console is the gateway's page: open the URL in a browser and log in with a token.
+            say(`umbra: gateway listening on ${g.url} (operator console: open it in a browser${g.adminTokenFile && existsSync(g.adminTokenFile) ? `; admin token in ${g.adminTokenFile}` : ""})`);
             return;
           } catch {
             // being written: try again
