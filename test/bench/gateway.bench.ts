@@ -26,7 +26,7 @@ import os from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
-import { performance } from "node:perf_hooks";
+import { monitorEventLoopDelay, performance } from "node:perf_hooks";
 import Fastify from "fastify";
 import websocket from "@fastify/websocket";
 import { Bus, RealClock, silentLogger } from "@umbra/core";
@@ -142,7 +142,10 @@ export const gatewayBenchmark: Benchmark = {
       for (const rate of RATES) {
         const count = rate * SECONDS;
         ctx.log(`commands: ${count} at ${rate}/s through the gateway`);
+        const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+        loopDelay.enable();
         const g = await load({ url: `${gateway.url}/api/commands?wait=completion`, method: "POST", headers, bodies, ratePerS: rate, count });
+        loopDelay.disable();
         if (g.failures > 0) throw new Error(`${g.failures} of ${count} commands failed at ${rate}/s; first: ${g.firstFailure}`);
         ctx.log(`commands: the same at ${rate}/s against a bare fastify route`);
         const b = await load({ url: `${bareUrl}/echo`, method: "POST", headers, bodies, ratePerS: rate, count });
@@ -155,6 +158,8 @@ export const gatewayBenchmark: Benchmark = {
             met: fast ? percentile(g.latenciesMs, 99) < 10 : null,
           }),
           result(`commands completed per second at ${rate}/s offered`, count / g.wallS, "cmd/s", { baseline: count / b.wallS }),
+          // How long the payload's event loop (gateway, TTC and counter here) was held up: fsyncs and work.
+          result(`event-loop delay of the payload process at ${rate}/s, p99`, loopDelay.percentile(99) / 1e6, "ms"),
         );
       }
 

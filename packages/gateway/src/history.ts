@@ -3,17 +3,19 @@
 // verification stage the TTC reported. Arms are logged here too, with the
 // user, as commands of kind "arm".
 //
-// Group commit: everything written in one event-loop turn (new commands and
-// stage updates) goes to disk in ONE transaction at the end of that turn
-// (setImmediate), because an fsync per write was most of the gateway's time
-// under load (docs/benchmarks.md, "gateway"). Under load a turn holds more
-// requests, so one fsync serves more of them. A new command's promise
-// resolves only once its row is committed (WAL, synchronous FULL), and the
-// commander publishes its TC only then: a TC never goes out unrecorded.
-// Stage updates are written behind in the same commit; a power cut can lose
-// the last turn's stages, never a command that was sent. After a restart such
-// a command is followed again and ends as a timeout, and the TTC's own
-// history still has its stages. Every read flushes first.
+// Group commit, because an fsync per write was most of the gateway's time
+// under load (docs/benchmarks.md, "gateway"):
+// - New commands given in one event-loop turn go to disk in ONE transaction
+//   at the end of that turn (setImmediate); under load a turn holds more
+//   requests, so one fsync serves more of them. A new command's promise
+//   resolves only once its row is committed (WAL, synchronous FULL), and the
+//   commander publishes its TC only then: a TC never goes out unrecorded.
+// - Stage updates are written behind: they ride with the next commit of new
+//   commands, or go on their own within `stageFlushMs` (default 50 ms). A
+//   power cut can lose that much of the stages, never a command that was
+//   sent; after a restart such a command is followed again and ends as a
+//   timeout, and the TTC's own history still has its stages.
+// Every read flushes first, so what the API shows is always current.
 import type { GatewayDatabase } from "./db.js";
 
 export const COMMAND_STATES = ["sent", "accepted", "started", "completed", "failed", "timeout"] as const;
@@ -105,16 +107,22 @@ export class HistoryStore {
   private inserts: QueuedInsert[] = [];
   /** Stage updates not yet on disk, by command id (the latest state wins). */
   private readonly pending = new Map<number, { state: CommandState; stagesJson: string; at: string }>();
-  private flushQueued = false;
+  private turnFlushQueued = false;
+  private stageTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly insertRow;
   private readonly updateRow;
   /** Commits made by {@link flush} and the commands they carried (for diagnostics and the benchmark). */
   readonly commits = { transactions: 0, commands: 0 };
 
+  /** Default of the longest a stage update waits for the disk when no new command carries it. */
+  static readonly DEFAULT_STAGE_FLUSH_MS = 50;
+
   constructor(
     private readonly db: GatewayDatabase,
     private readonly now: () => Date = () => new Date(),
+    private readonly stageFlushMs = HistoryStore.DEFAULT_STAGE_FLUSH_MS,
   ) {
+    if (!Number.isInteger(stageFlushMs) || stageFlushMs < 0 || stageFlushMs > 10_000) throw new RangeError(`stageFlushMs: must be an integer 0..10000, got ${String(stageFlushMs)}`);
     this.insertRow = db.prepare(
       `INSERT INTO command (kind, user, service, command, args_json, apid, sequence_count, source_id, spi, security_sequence, state, stages_json, created_at, updated_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'sent', '[]', ?, ?)`,
@@ -130,6 +138,10 @@ export class HistoryStore {
    */
   flush(): void {
     if (this.inserts.length === 0 && this.pending.size === 0) return;
+    if (this.stageTimer) {
+      clearTimeout(this.stageTimer);
+      this.stageTimer = undefined;
+    }
     const inserts = this.inserts;
     this.inserts = [];
     const updates = [...this.pending];
@@ -145,11 +157,13 @@ export class HistoryStore {
       })();
     } catch (err) {
       for (const q of inserts) q.reject(err);
-      if (inserts.length > 0) return; // the callers hear of it; the stages wait for the next flush
+      this.scheduleStageFlush(); // the stages are kept for another try
+      if (inserts.length > 0) return; // the callers hear of it
       throw err;
     }
     // Only what was written leaves the queue (an update may have been replaced meanwhile: keep the newer one).
     for (const [id, u] of updates) if (this.pending.get(id) === u) this.pending.delete(id);
+    if (this.pending.size > 0) this.scheduleStageFlush();
     this.commits.transactions++;
     this.commits.commands += inserts.length;
     inserts.forEach((q, i) => q.resolve(records[i]!));
@@ -163,7 +177,7 @@ export class HistoryStore {
     const at = this.now().toISOString();
     return new Promise((resolve, reject) => {
       this.inserts.push({ command: c, at, resolve, reject });
-      this.flushSoon();
+      this.scheduleTurnFlush();
     });
   }
 
@@ -171,27 +185,41 @@ export class HistoryStore {
   update(id: number, state: CommandState, stages: StageRecord[]): string {
     const at = this.now().toISOString();
     this.pending.set(id, { state, stagesJson: JSON.stringify(stages), at });
-    this.flushSoon();
+    this.scheduleStageFlush();
     return at;
   }
 
-  /** The turn's commit: once, after the I/O of this turn (so every request read in it joins). */
-  private flushSoon(): void {
-    if (this.flushQueued) return;
-    this.flushQueued = true;
+  /** The turn's commit for new commands: once, after the I/O of this turn (so every request read in it joins). */
+  private scheduleTurnFlush(): void {
+    if (this.turnFlushQueued) return;
+    this.turnFlushQueued = true;
     setImmediate(() => {
-      this.flushQueued = false;
-      if (!this.db.open) {
-        const closed = new Error("gateway.db is closed; the command was not recorded");
-        for (const q of this.inserts.splice(0)) q.reject(closed);
-        return;
-      }
-      try {
-        this.flush();
-      } catch {
-        // Stage updates only: kept, and tried again at the next write or read.
-      }
+      this.turnFlushQueued = false;
+      this.flushQuietly();
     });
+  }
+
+  /** Stage updates alone wait up to stageFlushMs for a commit of new commands to ride with. */
+  private scheduleStageFlush(): void {
+    if (this.stageTimer || this.pending.size === 0) return;
+    this.stageTimer = setTimeout(() => {
+      this.stageTimer = undefined;
+      this.flushQuietly();
+    }, this.stageFlushMs);
+    this.stageTimer.unref();
+  }
+
+  private flushQuietly(): void {
+    if (!this.db.open) {
+      const closed = new Error("gateway.db is closed; the command was not recorded");
+      for (const q of this.inserts.splice(0)) q.reject(closed);
+      return;
+    }
+    try {
+      this.flush();
+    } catch {
+      // Stage updates only: kept, and tried again (scheduleStageFlush) and at the next read.
+    }
   }
 
   get(id: number): CommandRecord | undefined {

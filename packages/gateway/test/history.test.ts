@@ -52,16 +52,34 @@ describe("HistoryStore group commit", () => {
     expect(other.prepare("SELECT count(*) FROM command").pluck().get()).toBe(25);
   });
 
-  it("stage updates of the same turn join the commit, and reads see them at once", async () => {
-    const { history } = store();
-    const [a] = await Promise.all([history.insert(command(1))]);
-    history.update(a!.id, "accepted", [{ stage: "acceptance", success: true, code: "FAILURE_NONE", detail: "", missionTimeNs: "1", at: "2026-11-21T00:00:00.000Z" }]);
+  it("stage updates ride with the next commit of new commands, or go alone within stageFlushMs; reads see them at once", async () => {
+    const { history, db, path } = store();
+    const other = openGatewayDatabase(path);
+    open.push(other);
+    const onDisk = (id: number) => other.prepare("SELECT state FROM command WHERE id = ?").pluck().get(id);
+    const a = await history.insert(command(1));
+    const stage = { stage: "acceptance" as const, success: true, code: "FAILURE_NONE", detail: "", missionTimeNs: "1", at: "2026-11-21T00:00:00.000Z" };
+    history.update(a.id, "accepted", [stage]);
     const b = history.insert(command(2));
-    expect(history.get(a!.id)!.state).toBe("accepted"); // a read flushes first
-    expect((await b).id).toBe(a!.id + 1);
-    history.update(a!.id, "completed", []);
+    expect((await b).id).toBe(a.id + 1);
+    expect(onDisk(a.id)).toBe("accepted"); // carried by b's commit
+    expect(history.commits.transactions).toBe(2);
+
+    history.update(a.id, "started", [stage]);
     await new Promise((r) => setImmediate(r));
-    expect(history.get(a!.id)!.state).toBe("completed");
+    expect(onDisk(a.id)).toBe("accepted"); // alone, it waits
+    expect(history.get(a.id)!.state).toBe("started"); // a read flushes first
+    expect(onDisk(a.id)).toBe("started");
+
+    const quick = new HistoryStore(db, () => new Date(), 5);
+    quick.update(a.id, "completed", [stage]);
+    await new Promise((r) => setTimeout(r, 60));
+    expect(onDisk(a.id)).toBe("completed"); // within stageFlushMs, with no read and no new command
+  });
+
+  it("refuses a stageFlushMs out of range", () => {
+    const { db } = store();
+    for (const bad of [-1, 1.5, 10_001, Number.NaN]) expect(() => new HistoryStore(db, () => new Date(), bad)).toThrow(/stageFlushMs: must be an integer 0..10000/);
   });
 
   it("a commit that fails rejects every command of the turn, and none of them is on disk", async () => {

@@ -30,12 +30,25 @@ export interface GroupCommitOptions {
   post: (send: () => void) => void;
   /** Told when something said after the commit could not be sent (the writes stand). */
   sendFailed: (err: unknown) => void;
-  /** When the burst is committed (default: queueMicrotask, the end of the current microtask sequence). */
-  schedule?: (run: () => void) => void;
+  /** Runs a flush at the end of the current microtask sequence (default queueMicrotask). */
+  scheduleSoon?: (run: () => void) => void;
+  /** Runs a flush at the end of the event-loop turn (default setImmediate). */
+  scheduleTurn?: (run: () => void) => void;
 }
+
+/**
+ * When a unit's commit must happen: "soon" at the end of the current
+ * microtask sequence (before `bus.idle()` or any I/O can look: a burst of
+ * packets from one bus drain); "turn" at the end of the event-loop turn (the
+ * completions, which services answer one request at a time, over several
+ * microtask sequences). Whichever flush comes first takes every unit queued.
+ */
+export type Urgency = "soon" | "turn";
 
 export class GroupCommit {
   #queue: Unit[] = [];
+  #soonQueued = false;
+  #turnQueued = false;
   /** Commits made and units carried (for diagnostics and the benchmark). */
   readonly stats = { commits: 0, units: 0 };
 
@@ -46,11 +59,23 @@ export class GroupCommit {
     return this.#queue.length;
   }
 
-  /** Queues `work` for this burst's commit; resolves once that commit is made (or failed and `failed` was told). */
-  add(work: () => void, failed: (err: unknown) => void): Promise<void> {
+  /** Queues `work` for the next commit; resolves once that commit is made (or failed and `failed` was told). */
+  add(work: () => void, failed: (err: unknown) => void, urgency: Urgency = "soon"): Promise<void> {
     return new Promise((done) => {
       this.#queue.push({ work, failed, done });
-      if (this.#queue.length === 1) (this.o.schedule ?? queueMicrotask)(() => this.flush());
+      if (urgency === "soon" && !this.#soonQueued) {
+        this.#soonQueued = true;
+        (this.o.scheduleSoon ?? queueMicrotask)(() => {
+          this.#soonQueued = false;
+          this.flush();
+        });
+      } else if (urgency === "turn" && !this.#turnQueued) {
+        this.#turnQueued = true;
+        (this.o.scheduleTurn ?? setImmediate)(() => {
+          this.#turnQueued = false;
+          this.flush();
+        });
+      }
     });
   }
 

@@ -241,13 +241,16 @@ export class TtcService extends Service<typeof ttcSpec> {
   private readonly awaitingProgress = new Map<string, InFlight>();
   /** What is said (published) about writes of an open transaction waits here for its commit: see {@link atomically}. */
   private readonly outbox = new Outbox();
-  /** Telecommands from the links that arrive in one burst share one commit: see group-commit.ts. */
-  private readonly uplinks = this.groupCommit(queueMicrotask);
   /**
-   * Completions wait for the end of the event-loop turn, not of the microtask sequence: services answer
-   * one request at a time, so the completions of a burst arrive over several microtask sequences.
+   * Telecommands from the links that arrive in one burst, and the completions of one turn, share one commit:
+   * see group-commit.ts.
    */
-  private readonly completions = this.groupCommit(setImmediate);
+  private readonly group = new GroupCommit({
+    atomically: (work) => this.atomically(work),
+    inTransaction: () => this.history.database.inTransaction,
+    post: (send) => this.outbox.post(send),
+    sendFailed: (err) => this.log.error({ err }, "a report after a group commit could not be sent"),
+  });
 
   constructor(context: ServiceContext, options: TtcOptions) {
     super(ttcSpec, context);
@@ -344,16 +347,6 @@ export class TtcService extends Service<typeof ttcSpec> {
     if (changed.includes("armWindowMs")) this.arms = new ArmTable(this.parameters.get("armWindowMs"));
   }
 
-  private groupCommit(schedule: (run: () => void) => void): GroupCommit {
-    return new GroupCommit({
-      atomically: (work) => this.atomically(work),
-      inTransaction: () => this.history.database.inTransaction,
-      post: (send) => this.outbox.post(send),
-      sendFailed: (err) => this.log.error({ err }, "a report after a group commit could not be sent"),
-      schedule,
-    });
-  }
-
   /** Events raised inside a transaction (criticalFired, securityRejected) go out after its commit. */
   protected override event(name: keyof (typeof ttcSpec)["events"] & string, message: string, args: Record<string, string> = {}): void {
     this.outbox.post(() => super.event(name, message, args));
@@ -374,8 +367,7 @@ export class TtcService extends Service<typeof ttcSpec> {
 
   protected override async onStop(): Promise<void> {
     await Promise.allSettled([...this.inFlight]);
-    this.uplinks.flush();
-    this.completions.flush();
+    this.group.flush();
     this.archiveFeed?.flush();
   }
 
@@ -439,7 +431,7 @@ export class TtcService extends Service<typeof ttcSpec> {
   // Nothing a ground link sends may take the TTC down or go unreported.
   // Packets of one burst are accepted in one commit (group-commit.ts); each in its own savepoint.
   private uplinkGuarded(packet: Uint8Array, link: string): void {
-    void this.uplinks.add(
+    void this.group.add(
       () => this.receive(packet, link),
       (err) => this.uplinkFailed(packet, link, err),
     );
@@ -786,7 +778,7 @@ export class TtcService extends Service<typeof ttcSpec> {
     // Completions of one burst share one commit (group-commit.ts). If that commit fails, the stage is
     // recorded on its own (or logged as not recorded) and reported all the same.
     const complete = () => this.verify(f, VerificationStage.VERIFICATION_STAGE_COMPLETION, failure, detail);
-    await this.completions.add(complete, complete);
+    await this.group.add(complete, complete, "turn");
   }
 
   // ---- reports ------------------------------------------------------------------

@@ -138,7 +138,7 @@ describe("TTC: commits per telecommand", () => {
     expect(p.counter.value).toBe(2);
 
     // A burst, as the gateway sends them (one bus drain): the 50 acceptances share ONE commit (group commit), made
-    // before anything of them is said. Here the counter answers one at a time, so each completion is its own commit.
+    // before anything of them is said, and their 50 completions, answered within the turn, share another.
     const burst = walCommits(p.dbPath);
     const stagesSeen = p.verifications.length;
     for (let i = 0; i < 50; i++) p.bus.publish(umbra.ttc.v1.TcUplink, { packet: add(p), link: "test" });
@@ -149,7 +149,7 @@ describe("TTC: commits per telecommand", () => {
     await p.settle();
     said.unsubscribe();
     expect(commitsWhenFirstSaid).toBe(1);
-    expect(walCommits(p.dbPath) - burst).toBe(1 + 50);
+    expect(walCommits(p.dbPath) - burst).toBe(1 + 1);
     expect(p.counter.value).toBe(52);
     expect(p.verifications.length - stagesSeen).toBe(150);
     expect(p.verifications.filter((v) => v.stage === VerificationStage.VERIFICATION_STAGE_COMPLETION && v.success)).toHaveLength(52);
@@ -178,8 +178,8 @@ describe("TTC: commits per telecommand", () => {
     const internal = p.verifications.filter((v) => v.stage === VerificationStage.VERIFICATION_STAGE_ACCEPTANCE && !v.success);
     expect(internal).toHaveLength(1);
     expect(internal[0]!.detail).toMatch(/internal error: disk says no/);
-    // One commit for the burst's acceptances, one per completion.
-    expect(walCommits(p.dbPath) - before).toBe(1 + 2);
+    // One commit for the burst's acceptances, one for its completions.
+    expect(walCommits(p.dbPath) - before).toBe(1 + 1);
   });
 
   it("a refused TC costs one commit, and its (1,2) is on disk and reported", async () => {

@@ -26,8 +26,9 @@ function rig() {
   const failed: { unit: number; message: string }[] = [];
   const sendErrors: unknown[] = [];
   const scheduled: (() => void)[] = [];
-  const group = new GroupCommit({ atomically, inTransaction: () => db.inTransaction, post: (s) => outbox.post(s), sendFailed: (err) => sendErrors.push(err), schedule: (run) => scheduled.push(run) });
-  const unit = (v: number, opts: { throws?: boolean } = {}) =>
+  const turns: (() => void)[] = [];
+  const group = new GroupCommit({ atomically, inTransaction: () => db.inTransaction, post: (s) => outbox.post(s), sendFailed: (err) => sendErrors.push(err), scheduleSoon: (run) => scheduled.push(run), scheduleTurn: (run) => turns.push(run) });
+  const unit = (v: number, opts: { throws?: boolean; turn?: boolean } = {}) =>
     group.add(
       () => {
         insert.run(v);
@@ -38,8 +39,9 @@ function rig() {
         failed.push({ unit: v, message: (err as Error).message });
         outbox.post(() => said.push(`failed${v}`));
       },
+      opts.turn ? "turn" : "soon",
     );
-  return { db, rows, group, unit, said, failed, sendErrors, scheduled, commits: () => commits, insert, outbox };
+  return { db, rows, group, unit, said, failed, sendErrors, scheduled, turns, commits: () => commits, insert, outbox };
 }
 
 describe("GroupCommit", () => {
@@ -107,6 +109,35 @@ describe("GroupCommit", () => {
     expect(r.failed).toEqual([]);
     expect(r.sendErrors).toHaveLength(1);
     expect(r.group.stats.commits).toBe(1);
+  });
+
+  it("units for the end of the turn ride along with an earlier flush; a flush with nothing left commits nothing", () => {
+    const r = rig();
+    r.unit(1, { turn: true });
+    r.unit(2, { turn: true });
+    expect(r.turns).toHaveLength(1);
+    expect(r.scheduled).toHaveLength(0);
+    r.unit(3); // a packet burst: flushed at the end of the microtask sequence, taking the completions with it
+    expect(r.scheduled).toHaveLength(1);
+    r.scheduled[0]!();
+    expect(r.rows()).toEqual([1, 2, 3]);
+    expect(r.commits()).toBe(1);
+    r.turns[0]!();
+    expect(r.commits()).toBe(1);
+    r.unit(4, { turn: true });
+    expect(r.turns).toHaveLength(2); // scheduled again once the last one ran
+  });
+
+  it("add resolves once the unit's commit is made, and also when it failed", async () => {
+    const r = rig();
+    let resolved = 0;
+    void r.group.add(() => r.insert.run(1), () => undefined).then(() => resolved++);
+    void r.group.add(() => { throw new Error("no"); }, () => undefined).then(() => resolved++);
+    await Promise.resolve();
+    expect(resolved).toBe(0);
+    r.scheduled[0]!();
+    await Promise.resolve();
+    expect(resolved).toBe(2);
   });
 
   it("flush with nothing queued does nothing", () => {
