@@ -367,7 +367,7 @@ export class TtcService extends Service<typeof ttcSpec> {
 
   protected override async onStop(): Promise<void> {
     await Promise.allSettled([...this.inFlight]);
-    this.group.flush();
+    this.flushGroup();
     this.archiveFeed?.flush();
   }
 
@@ -411,7 +411,15 @@ export class TtcService extends Service<typeof ttcSpec> {
 
   /** Waits for every command in flight (tests, shutdown). */
   async drain(): Promise<void> {
-    while (this.inFlight.size) await Promise.allSettled([...this.inFlight]);
+    while (this.inFlight.size || this.group.waiting) {
+      await Promise.allSettled([...this.inFlight]);
+      this.flushGroup();
+    }
+  }
+
+  /** Commits what waits for a group commit, and what that commit's reports queued in turn (TM for the downlink). */
+  private flushGroup(): void {
+    for (let round = 0; round < 10 && this.group.waiting; round++) this.group.flush();
   }
 
   // ---- dictionary -----------------------------------------------------------
@@ -923,13 +931,16 @@ export class TtcService extends Service<typeof ttcSpec> {
       { packet, apid, service, subtype, missionTimeNs: now, sequenceCount },
       { priority: service === 1 ? Priority.PRIORITY_COMMAND : Priority.PRIORITY_TELEMETRY },
     );
-    // Store and forward: on disk before the next contact, sent by priority.
+    // Store and forward: on disk before the next contact, sent by priority. The packets of one turn are
+    // queued in one commit (group-commit.ts): three reports per command were three fsyncs each.
     if (this.downlink && !this.bus.isClosed) {
-      try {
-        this.downlink.queue.enqueue(packet, { priority: downlinkPriority(service, subtype), generatedNs: now, apid, service, subtype });
-      } catch (err) {
-        this.log.error({ err }, "TM not queued for downlink");
-      }
+      const queue = this.downlink.queue;
+      const options = { priority: downlinkPriority(service, subtype), generatedNs: now, apid, service, subtype };
+      void this.group.add(
+        () => void queue.enqueue(packet, options),
+        (err) => this.log.error({ err, apid, service, subtype }, "TM not queued for downlink"),
+        "turn",
+      );
     }
   }
 

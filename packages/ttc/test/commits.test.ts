@@ -27,6 +27,7 @@ import { openTtcDatabase, type TtcDatabase } from "../src/store/database.js";
 import { CommandHistory } from "../src/store/command-history.js";
 import { ScheduleStore } from "../src/store/schedule-store.js";
 import { SecurityState } from "../src/security-state.js";
+import { ContactPlan, DownlinkQueue } from "../src/index.js";
 import { ensureDistCurrent, runAndKill } from "./support/crash.js";
 import { ROGUE, groundKeys, keyStore, startStack, type Stack } from "./support/stack.js";
 
@@ -69,7 +70,7 @@ afterEach(async () => {
   for (const p of open.splice(0)) await p.close();
 });
 
-async function payload(): Promise<Payload> {
+async function payload(options: { downlink?: boolean } = {}): Promise<Payload> {
   const clock = new SimClock({ startUtcMs: Date.UTC(2026, 5, 1) });
   const bus = new Bus({ node: "payload", clock, queueCapacity: 100_000 });
   const dbPath = join(mkdtempSync(join(tmpdir(), "umbra-ttc-commits-")), "ttc.db");
@@ -80,7 +81,10 @@ async function payload(): Promise<Payload> {
   const counter = new CounterService({ bus, clock });
   await counter.start();
   const history = new CommandHistory(db);
-  const ttc = new TtcService({ bus, clock }, { keys: keyStore(), history, schedule: new ScheduleStore(db), security: new SecurityState(db) });
+  const ttc = new TtcService(
+    { bus, clock },
+    { keys: keyStore(), history, schedule: new ScheduleStore(db), security: new SecurityState(db), ...(options.downlink ? { downlink: { queue: new DownlinkQueue(db), plan: new ContactPlan(db) } } : {}) },
+  );
   await ttc.start();
   const settle = async () => {
     for (let i = 0; i < 3; i++) {
@@ -155,6 +159,20 @@ describe("TTC: commits per telecommand", () => {
     expect(p.verifications.filter((v) => v.stage === VerificationStage.VERIFICATION_STAGE_COMPLETION && v.success)).toHaveLength(52);
     const last50 = p.history.list({ limit: 50 });
     expect(last50.every((c) => p.history.get(c.id)!.stages.map((x) => x.stage).join() === "acceptance,start,completion")).toBe(true);
+  });
+
+  it("with a downlink queue, the TM reports of a burst are queued together: the burst costs three commits, and every report is on disk", async () => {
+    const p = await payload({ downlink: true });
+    const queued = () => p.db.prepare("SELECT count(*) FROM downlink_packet WHERE service = 1").pluck().get() as number;
+    const before = walCommits(p.dbPath);
+    const packetsBefore = queued();
+    for (let i = 0; i < 20; i++) p.bus.publish(umbra.ttc.v1.TcUplink, { packet: add(p), link: "test" });
+    await p.settle();
+    expect(p.counter.value).toBe(20);
+    // (1,1), (1,3) and (1,7) for each: acknowledgement of every stage was asked for (Ack.ALL).
+    expect(queued() - packetsBefore).toBe(60);
+    // Acceptances (with their (1,1) and (1,3) queued in the completions' commit), completions, the (1,7)s.
+    expect(walCommits(p.dbPath) - before).toBe(3);
   });
 
   it("in a burst, a packet whose handling throws is rolled back alone and reported; the others are accepted in the same commit", async () => {
