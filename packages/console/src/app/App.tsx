@@ -66,7 +66,7 @@ function Shell(props: { session: Session; onLogout: (why?: string) => void }) {
   const [view, setView] = useState<View>(viewOfHash);
   const [dictionary, setDictionary] = useState<Dictionary>(EMPTY_DICTIONARY);
   const [dictionaryError, setDictionaryError] = useState<string | undefined>(undefined);
-  const [streamState, setStreamState] = useState<StreamState>({ kind: "connecting" });
+  const [streamState, setStreamState] = useState<StreamState>({ kind: "connecting", opens: 0 });
 
   const stores = useMemo(() => {
     const api = new Api(session.token, (why) => onLogout(`Logged out: the gateway no longer accepts this token (${why}).`));
@@ -135,7 +135,7 @@ function Shell(props: { session: Session; onLogout: (why?: string) => void }) {
     <div class="shell">
       <header class="top">
         <span class="brand">Umbra console</span>
-        <span class={`stream stream-${streamState.kind}`} data-testid="stream-state" title={streamState.kind === "waiting" ? streamState.reason : ""}>
+        <span class={`stream stream-${streamState.kind}`} data-testid="stream-state" data-opens={streamState.opens} title={streamState.kind === "waiting" ? streamState.reason : ""}>
           {streamState.kind === "open" ? "live" : streamState.kind === "connecting" ? "connecting…" : `reconnecting (${streamState.reason})`}
         </span>
         <MissionClock api={stores.api} />

@@ -13,7 +13,8 @@ export interface TelemetryMessage {
   value: boolean | number | string | null;
 }
 
-export type StreamState = { kind: "connecting" } | { kind: "open" } | { kind: "waiting"; retryAt: number; reason: string };
+/** `opens` counts the connections made so far (the first, then each reconnect). */
+export type StreamState = { kind: "connecting"; opens: number } | { kind: "open"; opens: number } | { kind: "waiting"; opens: number; retryAt: number; reason: string };
 
 type Listener<T> = (m: T) => void;
 
@@ -24,7 +25,8 @@ export class StreamClient {
   private failedBeforeOpen = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private closed = false;
-  private state: StreamState = { kind: "connecting" };
+  private opens = 0;
+  private state: StreamState = { kind: "connecting", opens: 0 };
   private readonly telemetryListeners = new Set<Listener<TelemetryMessage>>();
   private readonly eventListeners = new Set<Listener<Record<string, unknown>>>();
   private readonly verificationListeners = new Set<Listener<Record<string, unknown>>>();
@@ -83,7 +85,7 @@ export class StreamClient {
 
   private connect(): void {
     if (this.closed) return;
-    this.setState({ kind: "connecting" });
+    this.setState({ kind: "connecting", opens: this.opens });
     const scheme = location.protocol === "https:" ? "wss" : "ws";
     let ws: WebSocket;
     try {
@@ -98,7 +100,8 @@ export class StreamClient {
       opened = true;
       this.attempt = 0;
       this.failedBeforeOpen = 0;
-      this.setState({ kind: "open" });
+      this.opens++;
+      this.setState({ kind: "open", opens: this.opens });
       this.sendSubscription();
     };
     ws.onmessage = (e) => {
@@ -145,7 +148,7 @@ export class StreamClient {
   private retry(reason: string): void {
     if (this.closed) return;
     const delay = backoffDelay(this.attempt++, Math.random());
-    this.setState({ kind: "waiting", retryAt: Date.now() + delay, reason });
+    this.setState({ kind: "waiting", opens: this.opens, retryAt: Date.now() + delay, reason });
     this.timer = setTimeout(() => this.connect(), delay);
   }
 
