@@ -152,6 +152,12 @@ describe.skipIf(!gate.run)("the operator console in chromium", () => {
     await page.waitForFunction(([el, v]) => (el as Element | null)?.getAttribute("data-value") !== v, [await value.elementHandle(), first] as const, { timeout: 30_000 });
     expect(await value.getAttribute("data-value")).not.toBe(first);
     expect(await value.textContent()).toMatch(/°C/);
+    // The header's mission time (the gateway's clock, carried on between readings at 60×) keeps up with the samples' time:
+    // within 5 minutes of mission time, 5 wall seconds at 60×.
+    await page.waitForTimeout(2500);
+    const header = Number(await page.getAttribute(tid("mission-time"), "data-utc-ms"));
+    const sampled = Number(await value.getAttribute("data-utc-ms"));
+    expect(Math.abs(header - sampled), `header ${new Date(header).toISOString()}, sample ${new Date(sampled).toISOString()}`).toBeLessThan(5 * 60_000);
     const plot = page.locator(tid("plot-thermal.dieC"));
     await page.waitForFunction((el) => Number(el?.getAttribute("data-points") ?? 0) >= 5, await plot.elementHandle(), { timeout: 30_000 });
     expect(await plot.locator("canvas").count()).toBeGreaterThan(0);

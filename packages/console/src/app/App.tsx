@@ -175,8 +175,8 @@ function Shell(props: { session: Session; onLogout: (why?: string) => void }) {
 
 /**
  * The gateway's mission time (the HIL's simulated time on a bench, 60× the
- * wall clock by default): read from /api/health every 5 s and carried on
- * between readings at the rate they show.
+ * wall clock by default): read from /api/health (twice a second apart, then
+ * every 5 s) and carried on between readings at the rate they show.
  */
 function MissionClock(props: { api: Api }) {
   const readings = useRef<ClockReading[]>([]);
@@ -192,18 +192,24 @@ function MissionClock(props: { api: Api }) {
         // the stream's state and the views say what is wrong
       }
     };
-    void load();
-    const poll = setInterval(() => void load(), 5000);
-    const tick = setInterval(() => setTick((n) => n + 1), 1000);
+    // The first readings a second apart, so the rate is known at once; then every 5 s.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let n = 0;
+    const next = () => {
+      timer = setTimeout(() => void load().then(() => !stopped && next()), n++ < 2 ? 1000 : 5000);
+    };
+    void load().then(() => !stopped && next());
+    const tick = setInterval(() => setTick((k) => k + 1), 1000);
     return () => {
       stopped = true;
-      clearInterval(poll);
+      if (timer) clearTimeout(timer);
       clearInterval(tick);
     };
   }, [props.api]);
+  const now = extrapolateMission(readings.current, Date.now());
   return (
-    <span class="mission-time" title="the gateway's mission time (UTC)" data-testid="mission-time">
-      mission {formatUtc(extrapolateMission(readings.current, Date.now()))}
+    <span class="mission-time" title="the gateway's mission time (UTC)" data-testid="mission-time" data-utc-ms={now === undefined ? "" : String(Math.round(now))}>
+      mission {formatUtc(now)}
     </span>
   );
 }

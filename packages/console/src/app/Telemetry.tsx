@@ -92,7 +92,7 @@ export function Telemetry(props: { dictionary: Dictionary; telemetry: LiveTeleme
                   Remove
                 </button>
               </header>
-              <p class="value" data-testid="param-value" data-limit={cls} data-value={latest?.value === undefined ? "" : String(latest.value)}>
+              <p class="value" data-testid="param-value" data-limit={cls} data-value={latest?.value === undefined ? "" : String(latest.value)} data-utc-ms={latest?.utcMs === undefined ? "" : String(Math.round(latest.utcMs))}>
                 <span class="big">{formatValue(latest?.value, def?.unit ?? "")}</span>
                 {cls !== "none" ? <span class={`badge limit-${cls}`}>{limitText(cls)}</span> : null}
               </p>
