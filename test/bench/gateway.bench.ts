@@ -135,20 +135,21 @@ export const gatewayBenchmark: Benchmark = {
       });
       const bareUrl = await bare.listen({ host: "127.0.0.1", port: 0 });
 
+      const expect = '"state":"completed"';
       const bodies = Array.from({ length: 16 }, (_, i) => JSON.stringify({ service: "counter", command: "add", args: { amount: String(i + 1) } }));
       ctx.log("warm-up: 300 commands at 100/s");
-      await load({ url: `${gateway.url}/api/commands?wait=completion`, method: "POST", headers, bodies, ratePerS: 100, count: 300 });
-      await load({ url: `${bareUrl}/echo`, method: "POST", headers, bodies, ratePerS: 100, count: 300 });
+      await load({ url: `${gateway.url}/api/commands?wait=completion`, method: "POST", headers, bodies, expect, ratePerS: 100, count: 300 });
+      await load({ url: `${bareUrl}/echo`, method: "POST", headers, bodies, expect, ratePerS: 100, count: 300 });
       for (const rate of RATES) {
         const count = rate * SECONDS;
         ctx.log(`commands: ${count} at ${rate}/s through the gateway`);
         const loopDelay = monitorEventLoopDelay({ resolution: 1 });
         loopDelay.enable();
-        const g = await load({ url: `${gateway.url}/api/commands?wait=completion`, method: "POST", headers, bodies, ratePerS: rate, count });
+        const g = await load({ url: `${gateway.url}/api/commands?wait=completion`, method: "POST", headers, bodies, expect, ratePerS: rate, count });
         loopDelay.disable();
         if (g.failures > 0) throw new Error(`${g.failures} of ${count} commands failed at ${rate}/s; first: ${g.firstFailure}`);
         ctx.log(`commands: the same at ${rate}/s against a bare fastify route`);
-        const b = await load({ url: `${bareUrl}/echo`, method: "POST", headers, bodies, ratePerS: rate, count });
+        const b = await load({ url: `${bareUrl}/echo`, method: "POST", headers, bodies, expect, ratePerS: rate, count });
         const fast = rate === 1000;
         results.push(
           result(`command round trip at ${rate}/s, p50 (baseline: bare fastify route)`, percentile(g.latenciesMs, 50), "ms", { baseline: percentile(b.latenciesMs, 50) }),
