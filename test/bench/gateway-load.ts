@@ -29,11 +29,15 @@ export interface LoadJob {
   connections?: number;
   /** Answers must contain this text to count as successes (default: none). */
   expect?: string;
+  /** When the request with this index is due, the worker posts {ready: "ramp done"} (phases of a run). */
+  rampCount?: number;
 }
 
 export interface LoadResult {
-  /** Milliseconds from the scheduled start of each request to its whole answer. */
+  /** Milliseconds from the scheduled start of each answered request to its whole answer, in the order they were scheduled. */
   latenciesMs: number[];
+  /** The same by request index (NaN where it failed), to split a run into phases. */
+  latencyByIndexMs: number[];
   failures: number;
   firstFailure: string;
   wallS: number;
@@ -139,7 +143,7 @@ export async function runLoad(job: LoadJob): Promise<LoadResult> {
   const pool = await Promise.all(Array.from({ length: job.connections ?? 64 }, () => Connection.open(url.hostname, port)));
   const idle = [...pool];
   const queued: number[] = [];
-  const latencies: number[] = [];
+  const latencies: number[] = new Array<number>(job.count).fill(Number.NaN);
   let failures = 0;
   let firstFailure = "";
   let finished = 0;
@@ -159,7 +163,7 @@ export async function runLoad(job: LoadJob): Promise<LoadResult> {
     const due = Math.min(t0 + i * intervalMs, performance.now());
     conn.request(requests[i % requests.length]!).then(
       (a) => {
-        latencies.push(performance.now() - due);
+        latencies[i] = performance.now() - due;
         if (a.status >= 300) fail(`${a.status} ${a.body.slice(0, 200)}`);
         else if (job.expect && !a.body.includes(job.expect)) fail(a.body.slice(0, 300));
         release(conn);
@@ -183,6 +187,7 @@ export async function runLoad(job: LoadJob): Promise<LoadResult> {
   for (let i = 0; i < job.count; i++) {
     const wait = t0 + i * intervalMs - performance.now();
     if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    if (i === job.rampCount) parentPort?.postMessage({ ready: "ramp done" });
     const conn = idle.pop();
     if (conn) dispatch(i, conn);
     else queued.push(i);
@@ -191,13 +196,13 @@ export async function runLoad(job: LoadJob): Promise<LoadResult> {
   const wallS = (performance.now() - t0) / 1000;
   for (const c of pool) c.close();
   for (const c of idle) c.close();
-  return { latenciesMs: latencies, failures, firstFailure, wallS };
+  return { latenciesMs: latencies.filter((l) => !Number.isNaN(l)), latencyByIndexMs: latencies, failures, firstFailure, wallS };
 }
 
 if (parentPort && workerData) {
   const port = parentPort;
   runLoad(workerData as LoadJob).then(
     (r) => port.postMessage(r),
-    (err: unknown) => port.postMessage({ latenciesMs: [], failures: 1, firstFailure: String(err), wallS: 0 } satisfies LoadResult),
+    (err: unknown) => port.postMessage({ latenciesMs: [], latencyByIndexMs: [], failures: 1, firstFailure: String(err), wallS: 0 } satisfies LoadResult),
   );
 }
