@@ -35,6 +35,7 @@ import { CounterService } from "@umbra/example-counter-service";
 import { startGateway } from "@umbra/gateway";
 import { umbra } from "@umbra/proto";
 import { CommandHistory, ScheduleStore, SecurityState, TtcService, openArchive, openTtcDatabase } from "@umbra/ttc";
+import { startDeployedPayload } from "./gateway-deployed.js";
 import type { FanoutJob, FanoutResult } from "./gateway-fanout.js";
 import type { LoadJob, LoadResult } from "./gateway-load.js";
 import { percentile, result, type BenchContext, type BenchResult, type Benchmark } from "./report.js";
@@ -82,6 +83,27 @@ async function fanout(url: string, subscribe: string | undefined, emit: (sentAtM
   await ready;
   await pace(FANOUT_RATE, count, emit);
   return done;
+}
+
+interface Phases {
+  ramp: number[];
+  steady: number[];
+  perS: number;
+}
+
+/** The round-trip results of one rate and layout against the bare route's at that rate. */
+function roundTrip(rate: number, layout: string, g: Phases, b: Phases): BenchResult[] {
+  const fast = rate === 1000;
+  return [
+    result(`command round trip at ${rate}/s${layout}, p50 (baseline: bare fastify route)`, percentile(g.steady, 50), "ms", { baseline: percentile(b.steady, 50) }),
+    result(`command round trip at ${rate}/s${layout}, p99 (baseline: bare fastify route)`, percentile(g.steady, 99), "ms", {
+      baseline: percentile(b.steady, 99),
+      target: fast ? "< 10 ms" : "informational",
+      met: fast ? percentile(g.steady, 99) < 10 : null,
+    }),
+    result(`command round trip in the first ${RAMP_S} s at ${rate}/s${layout}, p99`, percentile(g.ramp, 99), "ms", { baseline: percentile(b.ramp, 99) }),
+    result(`commands completed per second at ${rate}/s offered${layout}`, g.perS, "cmd/s", { baseline: b.perS }),
+  ];
 }
 
 export const gatewayBenchmark: Benchmark = {
@@ -138,40 +160,44 @@ export const gatewayBenchmark: Benchmark = {
 
       const expect = '"state":"completed"';
       const bodies = Array.from({ length: 16 }, (_, i) => JSON.stringify({ service: "counter", command: "add", args: { amount: String(i + 1) } }));
-      ctx.log("warm-up: 300 commands at 100/s");
-      await load({ url: `${gateway.url}/api/commands?wait=completion`, method: "POST", headers, bodies, expect, ratePerS: 100, count: 300 });
-      await load({ url: `${bareUrl}/echo`, method: "POST", headers, bodies, expect, ratePerS: 100, count: 300 });
-      for (const rate of RATES) {
-        // The first RAMP_S seconds at a new rate (the batches grow, the heap grows, new code paths are compiled)
-        // are reported apart; the target is about the steady SECONDS after them.
+      const commandsAt = (url: string) => `${url}/api/commands?wait=completion`;
+      /** One rate: RAMP_S s reported apart (the batches grow, the heap grows, new code paths are compiled), then SECONDS s steady. */
+      const run = async (url: string, rate: number, loopDelay?: ReturnType<typeof monitorEventLoopDelay>) => {
         const ramp = rate * RAMP_S;
         const count = rate * (RAMP_S + SECONDS);
-        ctx.log(`commands: ${count} at ${rate}/s through the gateway (the first ${RAMP_S} s apart)`);
+        const r = await inWorker<LoadJob, LoadResult>(LOAD_WORKER, { url, method: "POST", headers, bodies, expect, ratePerS: rate, count, rampCount: ramp }, () => loopDelay?.enable());
+        loopDelay?.disable();
+        if (r.failures > 0) throw new Error(`${r.failures} of ${count} requests to ${url} failed at ${rate}/s; first: ${r.firstFailure}`);
+        return { ramp: r.latencyByIndexMs.slice(0, ramp), steady: r.latencyByIndexMs.slice(ramp), perS: count / r.wallS };
+      };
+      ctx.log("warm-up: 300 commands at 100/s");
+      await load({ url: commandsAt(gateway.url), method: "POST", headers, bodies, expect, ratePerS: 100, count: 300 });
+      await load({ url: `${bareUrl}/echo`, method: "POST", headers, bodies, expect, ratePerS: 100, count: 300 });
+      const bareRuns = new Map<number, Awaited<ReturnType<typeof run>>>();
+      for (const rate of RATES) {
+        ctx.log(`commands: ${rate * (RAMP_S + SECONDS)} at ${rate}/s through the gateway, one process (the first ${RAMP_S} s apart)`);
         const loopDelay = monitorEventLoopDelay({ resolution: 1 });
-        const g = await inWorker<LoadJob, LoadResult>(
-          LOAD_WORKER,
-          { url: `${gateway.url}/api/commands?wait=completion`, method: "POST", headers, bodies, expect, ratePerS: rate, count, rampCount: ramp },
-          () => loopDelay.enable(),
-        );
-        loopDelay.disable();
-        if (g.failures > 0) throw new Error(`${g.failures} of ${count} commands failed at ${rate}/s; first: ${g.firstFailure}`);
+        const g = await run(commandsAt(gateway.url), rate, loopDelay);
         ctx.log(`commands: the same at ${rate}/s against a bare fastify route`);
-        const b = await load({ url: `${bareUrl}/echo`, method: "POST", headers, bodies, expect, ratePerS: rate, count });
-        const fast = rate === 1000;
-        const [gRamp, gSteady] = [g.latencyByIndexMs.slice(0, ramp), g.latencyByIndexMs.slice(ramp)];
-        const [bRamp, bSteady] = [b.latencyByIndexMs.slice(0, ramp), b.latencyByIndexMs.slice(ramp)];
-        results.push(
-          result(`command round trip at ${rate}/s, p50 (baseline: bare fastify route)`, percentile(gSteady, 50), "ms", { baseline: percentile(bSteady, 50) }),
-          result(`command round trip at ${rate}/s, p99 (baseline: bare fastify route)`, percentile(gSteady, 99), "ms", {
-            baseline: percentile(bSteady, 99),
-            target: fast ? "< 10 ms" : "informational",
-            met: fast ? percentile(gSteady, 99) < 10 : null,
-          }),
-          result(`command round trip in the first ${RAMP_S} s at ${rate}/s, p99`, percentile(gRamp, 99), "ms", { baseline: percentile(bRamp, 99) }),
-          result(`commands completed per second at ${rate}/s offered`, count / g.wallS, "cmd/s", { baseline: count / b.wallS }),
-          // How long the payload's event loop (gateway, TTC and counter here) was held up: fsyncs and work.
-          result(`event-loop delay of the payload process at ${rate}/s after the first ${RAMP_S} s, p99`, loopDelay.percentile(99) / 1e6, "ms"),
-        );
+        const b = await run(`${bareUrl}/echo`, rate);
+        bareRuns.set(rate, b);
+        results.push(...roundTrip(rate, "", g, b), result(`event-loop delay of the one payload process at ${rate}/s after the first ${RAMP_S} s, p99`, loopDelay.percentile(99) / 1e6, "ms"));
+      }
+      // The same, laid out as deployed: each service its own process on a bus hub.
+      ctx.log("deployed layout: starting the hub here, umbra-ttc, umbra-counter-service and umbra-gateway as processes");
+      const deployed = await startDeployedPayload(join(dir, "deployed"), KEY);
+      try {
+        const dHeaders = { ...headers, authorization: `Bearer ${deployed.token}` };
+        await load({ url: commandsAt(deployed.url), method: "POST", headers: dHeaders, bodies, expect, ratePerS: 100, count: 300 });
+        for (const rate of RATES) {
+          ctx.log(`commands: ${rate * (RAMP_S + SECONDS)} at ${rate}/s through the gateway, deployed layout`);
+          const r = await inWorker<LoadJob, LoadResult>(LOAD_WORKER, { url: commandsAt(deployed.url), method: "POST", headers: dHeaders, bodies, expect, ratePerS: rate, count: rate * (RAMP_S + SECONDS), rampCount: rate * RAMP_S });
+          if (r.failures > 0) throw new Error(`${r.failures} commands failed at ${rate}/s (deployed layout); first: ${r.firstFailure}`);
+          const d = { ramp: r.latencyByIndexMs.slice(0, rate * RAMP_S), steady: r.latencyByIndexMs.slice(rate * RAMP_S), perS: (rate * (RAMP_S + SECONDS)) / r.wallS };
+          results.push(...roundTrip(rate, ", deployed layout", d, bareRuns.get(rate)!));
+        }
+      } finally {
+        await deployed.close();
       }
 
       ctx.log(`fan-out: ${FANOUT_CLIENTS} WebSocket clients, ${FANOUT_RATE} samples/s for ${SECONDS} s through the gateway`);

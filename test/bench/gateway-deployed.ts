@@ -1,0 +1,98 @@
+// The payload of `pnpm bench gateway` laid out as the supervisor runs it on a
+// board: this process is the bus hub (a Unix socket, as the supervisor's),
+// and the TTC (`umbra-ttc`, with its downlink queue and archive), the example
+// counter (`umbra-counter-service`) and the gateway (`umbra-gateway`) each
+// run in their own process, joined to the hub. Their commits and their work
+// then run side by side instead of on one event loop.
+//
+// Everything started is killed on the way out (SIGTERM, then SIGKILL).
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Bus, BusServer, RealClock, parseEndpoint, silentLogger } from "@umbra/core";
+
+const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
+const MAINS = {
+  ttc: join(ROOT, "packages/ttc/dist/main.js"),
+  counter: join(ROOT, "examples/counter-service/dist/main.js"),
+  gateway: join(ROOT, "packages/gateway/dist/main.js"),
+};
+const READY_TIMEOUT_MS = 30_000;
+
+export interface DeployedPayload {
+  url: string;
+  token: string;
+  close(): Promise<void>;
+}
+
+function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs: number, children: ChildProcess[]): Promise<T> {
+  const t0 = Date.now();
+  return new Promise((resolve, reject) => {
+    const tick = () => {
+      const dead = children.find((c) => c.exitCode !== null || c.signalCode !== null);
+      if (dead) return reject(new Error(`${what}: ${dead.spawnargs.slice(1, 2).join(" ")} exited (${dead.exitCode ?? dead.signalCode})`));
+      const v = probe();
+      if (v !== undefined) return resolve(v);
+      if (Date.now() - t0 > timeoutMs) return reject(new Error(`${what}: not within ${timeoutMs} ms`));
+      setTimeout(tick, 50);
+    };
+    tick();
+  });
+}
+
+/** Starts the hub here and the three services as processes; resolves once the gateway knows the counter. */
+export async function startDeployedPayload(dir: string, key: Uint8Array): Promise<DeployedPayload> {
+  mkdirSync(dir, { recursive: true });
+  const socket = join(dir, "bus.sock");
+  const keyFile = join(dir, "keys.json");
+  writeFileSync(keyFile, JSON.stringify({ keys: [{ spi: 1, algorithm: "hmac-sha256", key: Buffer.from(key).toString("hex"), state: "active" }] }), { mode: 0o600 });
+  const clock = new RealClock({ unref: true });
+  const hub = new Bus({ node: "hub", clock, logger: silentLogger(), queueCapacity: 100_000 });
+  const server = await BusServer.listen(hub, parseEndpoint(`unix:${socket}`));
+  const children: ChildProcess[] = [];
+  const env = { ...process.env, UMBRA_LOG_LEVEL: "warn" };
+  const start = (main: string, args: string[]) => {
+    const child = spawn(process.execPath, [main, `unix:${socket}`, ...args], { env, stdio: ["ignore", "ignore", "pipe"], detached: true });
+    child.stderr?.on("data", () => undefined); // drained; a service's warnings are not the bench's output
+    children.push(child);
+    return child;
+  };
+  const statusFile = join(dir, "gateway.json");
+  const tokenFile = join(dir, "admin-token");
+  const close = async () => {
+    for (const c of children) if (c.exitCode === null && c.signalCode === null && c.pid) process.kill(-c.pid, "SIGTERM");
+    const deadline = Date.now() + 10_000;
+    while (children.some((c) => c.exitCode === null && c.signalCode === null) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    for (const c of children) if (c.exitCode === null && c.signalCode === null && c.pid) process.kill(-c.pid, "SIGKILL");
+    await server.close();
+    hub.close();
+  };
+  try {
+    start(MAINS.ttc, ["--data", join(dir, "ttc"), "--keys", keyFile, "--platform", "hil", "--clock", "real"]);
+    start(MAINS.counter, ["--clock", "real"]);
+    start(MAINS.gateway, [
+      "--data", join(dir, "gateway"), "--keys", keyFile, "--spi", "1", "--port", "0",
+      "--admin-token-file", tokenFile, "--status-file", statusFile, "--command-rate", "1000000",
+    ]);
+    const url = await waitFor("the gateway's status file", () => (existsSync(statusFile) ? (JSON.parse(readFileSync(statusFile, "utf8")) as { url: string }).url : undefined), READY_TIMEOUT_MS, children);
+    const token = readFileSync(tokenFile, "utf8").trim();
+    const headers = { authorization: `Bearer ${token}` };
+    let knows = false;
+    await waitFor(
+      "the counter in the gateway's dictionary",
+      () => {
+        void fetch(`${url}/api/dictionary`, { headers })
+          .then((r) => r.json() as Promise<{ services: { name: string }[] }>)
+          .then((d) => (knows = d.services.some((s) => s.name === "counter")), () => undefined);
+        return knows ? true : undefined;
+      },
+      READY_TIMEOUT_MS,
+      children,
+    );
+    return { url, token, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
