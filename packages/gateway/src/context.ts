@@ -29,6 +29,8 @@ export interface GatewayContext {
   clock: Clock;
   /** Mission time, for telemetry and event ranges (the HIL's simulated time on a bench); the gateway's own timing stays on `clock`. */
   missionClock: Clock;
+  /** Mission seconds per wall second now (the HIL's speed; 1 on a board). */
+  missionRate: () => number;
   log: Logger;
   keys: KeyStore;
   config: GatewayConfig;

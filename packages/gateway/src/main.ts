@@ -90,6 +90,7 @@ async function main(): Promise<void> {
     mission.follow(bus);
     if (!(await mission.waitForFirstTone(10_000))) logger.warn("no time tone within 10 s: telemetry ranges use the wall clock's time until one arrives");
     options.missionClock = mission;
+    options.missionRate = () => mission.lastTone?.rate ?? 1;
   }
   const set = <K extends keyof GatewayOptions>(key: K, value: GatewayOptions[K] | undefined) => {
     if (value !== undefined) options[key] = value;

@@ -34,8 +34,10 @@ import { StreamHub } from "./stream.js";
 export interface GatewayOptions {
   bus: Bus;
   clock: Clock;
-  /** Mission time for telemetry and event ranges (default: clock). On a HIL bench, a ToneClock following the HIL. */
+  /** Mission time for telemetry and event ranges and the TTC's arm window (default: clock). On a HIL bench, a ToneClock following the HIL. */
   missionClock?: Clock;
+  /** How many mission seconds pass per wall second now (a HIL bench at speed 60: 60); default 1. */
+  missionRate?: () => number;
   logger?: Logger;
   /** <dataDir>/gateway.db: users, hashed tokens, command history, anti-replay high-water mark. */
   dataDir: string;
@@ -146,7 +148,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     live.onTelemetryNotices((n) => stream.telemetry(n));
     live.onEventNotice((e) => stream.event(e));
     commander.onVerification((n) => stream.verification(n));
-    const ctx: GatewayContext = { bus, clock, missionClock: options.missionClock ?? clock, log, keys, config, users, history, dictionary, types, live, commander, stream, arms: new GatewayArms() };
+    const ctx: GatewayContext = { bus, clock, missionClock: options.missionClock ?? clock, missionRate: options.missionRate ?? (() => 1), log, keys, config, users, history, dictionary, types, live, commander, stream, arms: new GatewayArms() };
 
     app = await buildApp(ctx);
     dictionary.start();

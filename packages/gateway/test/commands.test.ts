@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { umbra } from "@umbra/proto";
 import { TTC_APID } from "@umbra/ttc";
 import { PROBE_APID, sleep, startStack, until, type Stack } from "./support/stack.js";
+import { wallMsUntil } from "../src/routes/commands.js";
 
 const add = (amount: unknown) => ({ service: "probe", command: "add", args: { amount } });
 
@@ -177,6 +178,26 @@ describe("arm, then execute", () => {
     const before = s.uplinks.length;
     expect(await s.api("POST", "/api/commands", { token: o, body: { service: "probe", command: "reset" } })).toMatchObject({ status: 409, body: { message: expect.stringMatching(/arm expired/) } });
     expect(s.uplinks.length).toBe(before);
+  });
+
+  it("the arm window is counted in mission time, as the TTC counts it: on a bench at 5x, armedUntil is a fifth of the window away on the wall clock", async () => {
+    try {
+      await s.restartGateway({ missionRate: () => 5 });
+      const arm = await s.api("POST", "/api/commands/arm", { token: s.tokens.operator, body: { service: "probe", command: "reset" } });
+      expect(arm.status).toBe(200);
+      const wallWindow = Date.parse(arm.body.armedUntil) - Date.parse(arm.body.createdAt);
+      expect(wallWindow).toBeGreaterThan(100); // 1,500 mission ms at 5x: about 300 wall ms, less the arm's round trip
+      expect(wallWindow).toBeLessThan(400);
+    } finally {
+      await s.restartGateway();
+    }
+  });
+
+  it("wallMsUntil: mission time to wall time at the present rate; a paused or bad rate counts as 1", () => {
+    expect(wallMsUntil(60_000, 60)).toBe(1000);
+    expect(wallMsUntil(1500, 1)).toBe(1500);
+    expect(wallMsUntil(-5, 60)).toBe(0);
+    for (const rate of [0, -1, Number.NaN, Number.POSITIVE_INFINITY]) expect(wallMsUntil(1000, rate)).toBe(1000);
   });
 
   it("only critical commands are armed; unknown ones are 404; a viewer may not arm", async () => {

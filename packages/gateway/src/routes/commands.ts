@@ -89,7 +89,7 @@ export function commandRoutes(app: FastifyInstance, ctx: GatewayContext): void {
       const { service, command, args } = request.body;
       const { found, checked } = prepare(service, command, args);
       if (found.command.critical) {
-        const arm = ctx.arms.consume(found.service.name, found.command.name, ctx.clock.monotonicMs());
+        const arm = ctx.arms.consume(found.service.name, found.command.name, ctx.missionClock.monotonicMs());
         if (!arm.ok) {
           ctx.log.warn({ user: user.name, service, command, reason: arm.reason }, "critical command refused: not armed");
           throw new HttpError(409, "not_armed", `${found.service.name}.${found.command.name} is critical and ${arm.reason}: arm it first with POST /api/commands/arm`);
@@ -135,8 +135,8 @@ export function commandRoutes(app: FastifyInstance, ctx: GatewayContext): void {
       const checked = checkArguments(ctx.types, ttc.command.argumentType, ttc.command.rules, args);
       if (!checked.ok) throw badRequest(checked.message, "bad_argument");
       const windowMs = await armWindowMs(ctx);
-      const startedMs = ctx.clock.monotonicMs();
-      const startedUtc = ctx.clock.utcMs();
+      // The TTC counts its arm window in mission time (the HIL's, on a bench): so does the gateway.
+      const startedMissionMs = ctx.missionClock.monotonicMs();
       const record = await send({ kind: "arm", user: user.name, service: ttc.service.name, apid: ttc.service.apid, command: ttc.command.name, args: { ...args, service: target.service.name }, encodedArgs: checked.encoded });
       const { record: now, timedOut } = await commander.wait(record.id, config.commandTimeoutMs);
       const targetJson = { service: target.service.name, command: target.command.name };
@@ -145,9 +145,11 @@ export function commandRoutes(app: FastifyInstance, ctx: GatewayContext): void {
         const last = now.stages.at(-1);
         throw new HttpError(409, "arm_refused", `the TTC refused to arm ${targetJson.service}.${targetJson.command}: ${last?.detail || last?.code || "no reason given"}`, { command: now });
       }
-      // The arm counts from before the TC was sent: never later than the TTC's own expiry.
-      const armedUntil = new Date(startedUtc + windowMs).toISOString();
-      ctx.arms.set({ service: target.service.name, command: target.command.name, untilMs: startedMs + windowMs, armedUntil, armedBy: user.name, armCommandId: now.id });
+      // The arm counts from before the TC was sent: never later than the TTC's own expiry. armedUntil is
+      // when that is on the wall clock, at the mission clock's present rate (a HIL bench runs faster).
+      const untilMissionMs = startedMissionMs + windowMs;
+      const armedUntil = new Date(ctx.clock.utcMs() + wallMsUntil(untilMissionMs - ctx.missionClock.monotonicMs(), ctx.missionRate())).toISOString();
+      ctx.arms.set({ service: target.service.name, command: target.command.name, untilMs: untilMissionMs, armedUntil, armedBy: user.name, armCommandId: now.id });
       ctx.log.info({ user: user.name, service: targetJson.service, command: targetJson.command, armedUntil, id: now.id }, "critical command armed");
       return { ...now, armedUntil, target: targetJson };
     },
@@ -196,6 +198,14 @@ export function commandRoutes(app: FastifyInstance, ctx: GatewayContext): void {
 }
 
 /** The TTC's arm window, asked each time (an operator may change it); the default when the TTC does not answer. */
+/** Wall milliseconds until `missionMs` of mission time have passed at `rate` mission seconds per wall second. */
+export function wallMsUntil(missionMs: number, rate: number): number {
+  if (missionMs <= 0) return 0;
+  // A paused or unknown rate: mission time stands still, and the arm with it; say what the window is at speed 1.
+  if (!Number.isFinite(rate) || rate <= 0) return missionMs;
+  return missionMs / rate;
+}
+
 async function armWindowMs(ctx: GatewayContext): Promise<number> {
   try {
     const report = await ctx.bus.request(umbra.core.v1.GetParameters, { service: "ttc", names: ["armWindowMs"] }, umbra.core.v1.ParameterReport, {
