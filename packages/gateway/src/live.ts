@@ -83,7 +83,7 @@ export class LiveState {
   private readonly events: EventJson[] = [];
   private readonly heartbeats = new Map<string, HeartbeatSeen>();
   private power: Record<string, unknown> = {};
-  private contact: Record<string, unknown> = {};
+  private contact: { inContact: boolean; stationsInView: string[]; sunlit: boolean | null; missionTimeNs: bigint } | undefined;
   private readonly contactWindows = new ContactWindows();
   private readonly subscriptions: Subscription[] = [];
   private readonly telemetryListeners: ((n: TelemetryNotice[]) => void)[] = [];
@@ -113,14 +113,8 @@ export class LiveState {
       this.bus.subscribe(umbra.hil.v1.EnvironmentSample, (e) => {
         const stations = e.orbit?.stationsInView ?? [];
         this.contactWindows.observe(e.missionTimeNs, stations);
-        this.contact = {
-          inContact: stations.length > 0,
-          stationsInView: [...stations],
-          sunlit: e.orbit?.sunlit ?? null,
-          missionTimeNs: e.missionTimeNs.toString(),
-          time: isoOfTaiNs(e.missionTimeNs),
-          ...this.contactWindows.json(),
-        };
+        // Kept raw: the ISO times and the window's JSON are made when /api/status asks, not per sample.
+        this.contact = { inContact: stations.length > 0, stationsInView: [...stations], sunlit: e.orbit?.sunlit ?? null, missionTimeNs: e.missionTimeNs };
       }),
     );
   }
@@ -224,10 +218,16 @@ export class LiveState {
       scrubber: this.group("scrubber"),
       inference: this.group("inference"),
       jobs: this.group("jobs"),
-      contact: { ...this.contact },
+      contact: this.contactJson(),
       ttc: this.group("ttc"),
       supervisor: this.group("supervisor"),
     };
+  }
+
+  private contactJson(): Record<string, unknown> {
+    const c = this.contact;
+    if (!c) return {};
+    return { ...c, stationsInView: [...c.stationsInView], missionTimeNs: c.missionTimeNs.toString(), time: isoOfTaiNs(c.missionTimeNs), ...this.contactWindows.json() };
   }
 }
 
