@@ -26,19 +26,16 @@ export interface DeployedPayload {
   close(): Promise<void>;
 }
 
-function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs: number, children: ChildProcess[]): Promise<T> {
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs: number, children: ChildProcess[]): Promise<T> {
   const t0 = Date.now();
-  return new Promise((resolve, reject) => {
-    const tick = () => {
-      const dead = children.find((c) => c.exitCode !== null || c.signalCode !== null);
-      if (dead) return reject(new Error(`${what}: ${dead.spawnargs.slice(1, 2).join(" ")} exited (${dead.exitCode ?? dead.signalCode})`));
-      const v = probe();
-      if (v !== undefined) return resolve(v);
-      if (Date.now() - t0 > timeoutMs) return reject(new Error(`${what}: not within ${timeoutMs} ms`));
-      setTimeout(tick, 50);
-    };
-    tick();
-  });
+  for (;;) {
+    const dead = children.find((c) => c.exitCode !== null || c.signalCode !== null);
+    if (dead) throw new Error(`${what}: ${dead.spawnargs.slice(1, 2).join(" ")} exited (${dead.exitCode ?? dead.signalCode})`);
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() - t0 > timeoutMs) throw new Error(`${what}: not within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 /** Starts the hub here and the three services as processes; resolves once the gateway knows the counter. */
@@ -78,14 +75,11 @@ export async function startDeployedPayload(dir: string, key: Uint8Array): Promis
     const url = await waitFor("the gateway's status file", () => (existsSync(statusFile) ? (JSON.parse(readFileSync(statusFile, "utf8")) as { url: string }).url : undefined), READY_TIMEOUT_MS, children);
     const token = readFileSync(tokenFile, "utf8").trim();
     const headers = { authorization: `Bearer ${token}` };
-    let knows = false;
     await waitFor(
       "the counter in the gateway's dictionary",
-      () => {
-        void fetch(`${url}/api/dictionary`, { headers })
-          .then((r) => r.json() as Promise<{ services: { name: string }[] }>)
-          .then((d) => (knows = d.services.some((s) => s.name === "counter")), () => undefined);
-        return knows ? true : undefined;
+      async () => {
+        const d = (await (await fetch(`${url}/api/dictionary`, { headers })).json()) as { services: { name: string }[] };
+        return d.services.some((s) => s.name === "counter") ? true : undefined;
       },
       READY_TIMEOUT_MS,
       children,

@@ -111,7 +111,7 @@ export class HistoryStore {
   private stageTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly insertRow;
   private readonly updateRow;
-  /** Commits made by {@link flush} and the commands they carried (for diagnostics and the benchmark). */
+  /** Commits made by {@link flush} and the commands they carried (for diagnostics and tests). */
   readonly commits = { transactions: 0, commands: 0 };
 
   /** Default of the longest a stage update waits for the disk when no new command carries it. */

@@ -47,9 +47,9 @@ export type Urgency = "soon" | "turn";
 
 export class GroupCommit {
   #queue: Unit[] = [];
-  #soonQueued = false;
-  #turnQueued = false;
-  /** Commits made and units carried (for diagnostics and the benchmark). */
+  /** The flushes already scheduled, by urgency. */
+  readonly #scheduled = new Set<Urgency>();
+  /** Commits made and units carried (for diagnostics and tests). */
   readonly stats = { commits: 0, units: 0 };
 
   constructor(private readonly o: GroupCommitOptions) {}
@@ -63,19 +63,13 @@ export class GroupCommit {
   add(work: () => void, failed: (err: unknown) => void, urgency: Urgency = "soon"): Promise<void> {
     return new Promise((done) => {
       this.#queue.push({ work, failed, done });
-      if (urgency === "soon" && !this.#soonQueued) {
-        this.#soonQueued = true;
-        (this.o.scheduleSoon ?? queueMicrotask)(() => {
-          this.#soonQueued = false;
-          this.flush();
-        });
-      } else if (urgency === "turn" && !this.#turnQueued) {
-        this.#turnQueued = true;
-        (this.o.scheduleTurn ?? setImmediate)(() => {
-          this.#turnQueued = false;
-          this.flush();
-        });
-      }
+      if (this.#scheduled.has(urgency)) return;
+      this.#scheduled.add(urgency);
+      const schedule = urgency === "soon" ? (this.o.scheduleSoon ?? queueMicrotask) : (this.o.scheduleTurn ?? setImmediate);
+      schedule(() => {
+        this.#scheduled.delete(urgency);
+        this.flush();
+      });
     });
   }
 
