@@ -10,7 +10,7 @@
 // the parent goes away (IPC disconnect), so a crashed benchmark leaves no echo
 // process behind.
 import { createConnection, type Socket } from "node:net";
-import { Bus, BusClient, FrameDecoder, Priority, RealClock, encodeFrame, parseEndpoint } from "@umbra/core";
+import { Bus, BusClient, CorkedWriter, FrameDecoder, Priority, RealClock, encodeFrame, parseEndpoint } from "@umbra/core";
 import { umbra } from "@umbra/proto";
 
 /** The echo node's name; bus.bench.ts asks it for its BusStats under this name. */
@@ -40,16 +40,15 @@ async function runRaw(path: string): Promise<() => void> {
   });
   socket.setNoDelay?.(true);
   const decoder = new FrameDecoder();
+  // Batched as the bus's StreamLink batches its writes.
+  const writer = new CorkedWriter(socket);
   socket.on("data", (chunk: Buffer) => {
     const { frames, violation } = decoder.push(chunk);
     if (violation) {
       socket.destroy();
       return;
     }
-    // One write per received chunk, as the bus's link does within a tick.
-    socket.cork();
-    for (const frame of frames) socket.write(encodeFrame(frame));
-    socket.uncork();
+    for (const frame of frames) writer.write(encodeFrame(frame));
   });
   socket.on("error", () => undefined);
   return () => socket.destroy();

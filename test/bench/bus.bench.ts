@@ -29,6 +29,7 @@ import { performance } from "node:perf_hooks";
 import {
   Bus,
   BusServer,
+  CorkedWriter,
   FrameDecoder,
   Priority,
   RealClock,
@@ -271,14 +272,15 @@ export class RawEcho implements EchoTransport {
   readonly label = "raw";
   onEcho: (id: number) => void = () => undefined;
   private data: Uint8Array = new Uint8Array(0);
-  private corked = false;
   private readonly decoder = new FrameDecoder();
+  private readonly writer: CorkedWriter;
 
   private constructor(
     private readonly socket: Socket,
     private readonly child: ChildProcess,
   ) {
     socket.setNoDelay?.(true);
+    this.writer = new CorkedWriter(socket);
     socket.on("data", (chunk: Buffer) => {
       const { frames, violation } = this.decoder.push(chunk);
       if (violation) {
@@ -321,16 +323,8 @@ export class RawEcho implements EchoTransport {
     payload.writeUInt32BE(id, 0);
     payload.writeUInt32BE(0, 4);
     payload.set(this.data, 8);
-    // Cork within a tick, exactly as the bus's StreamLink does.
-    if (!this.corked) {
-      this.corked = true;
-      this.socket.cork();
-      process.nextTick(() => {
-        this.corked = false;
-        this.socket.uncork();
-      });
-    }
-    this.socket.write(encodeFrame(payload));
+    // Batched exactly as the bus's StreamLink batches its writes.
+    this.writer.write(encodeFrame(payload));
   }
 }
 

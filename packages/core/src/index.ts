@@ -29,6 +29,7 @@ export { Kind, PROTOCOL_VERSION, decodeEnvelope, encodeEnvelope, isValidNodeName
 export { Link, type LinkCounters, type LinkEvents } from "./bus/link.js";
 export { InProcessLink } from "./bus/in-process-link.js";
 export { StreamLink, type StreamLinkOptions } from "./bus/stream-link.js";
+export { CorkedWriter, FLUSH_CORKED_AT_BYTES, type CorkableStream } from "./bus/corked-writer.js";
 export { BusServer, type BusServerOptions } from "./transport/server.js";
 export { BusClient, backoffDelay, DEFAULT_RECONNECT, type BusClientOptions, type ReconnectPolicy } from "./transport/client.js";
 export { parseEndpoint, formatEndpoint, type Endpoint } from "./transport/endpoint.js";

@@ -6,9 +6,11 @@ import type { Socket } from "node:net";
 import { Link } from "./link.js";
 import { DEFAULT_MAX_FRAME_BYTES, FRAME_HEADER_BYTES, FrameDecoder, describeViolation, encodeFrame } from "./framing.js";
 
+import { PRIORITY_NAMES, type Priority } from "./priority.js";
+import { CorkedWriter } from "./corked-writer.js";
+
 /** Above this size a frame's header and body go out as two writes instead of one copy. */
 const SEPARATE_HEADER_ABOVE_BYTES = 1024;
-import { PRIORITY_NAMES, type Priority } from "./priority.js";
 
 export interface StreamLinkOptions {
   /** Queue for the peer's topics while disconnected (client links, which reconnect). */
@@ -21,9 +23,9 @@ export interface StreamLinkOptions {
 
 export class StreamLink extends Link {
   private socket: Socket | undefined;
+  private writer: CorkedWriter | undefined;
   private decoder: FrameDecoder;
   private closed = false;
-  private corked = false;
   readonly maxFrameBytes: number;
   private readonly highWater: number;
   private readonly keepInterestWhileDown: boolean;
@@ -51,6 +53,7 @@ export class StreamLink extends Link {
     }
     this.socket?.destroy();
     this.socket = socket;
+    this.writer = new CorkedWriter(socket);
     this.decoder = new FrameDecoder(this.maxFrameBytes);
     socket.setNoDelay?.(true);
     socket.on("data", (chunk: Buffer) => this.onData(socket, chunk));
@@ -71,36 +74,28 @@ export class StreamLink extends Link {
     }
     const socket = this.socket;
     if (socket && this.connected && this.outbound.length === 0 && socket.writableLength < this.highWater) {
-      this.write(socket, frame);
+      this.write(frame);
       return;
     }
     this.outbound.offer(frame, priority);
   }
 
   sendControl(frame: Uint8Array): void {
-    const socket = this.socket;
-    if (socket && this.connected) this.write(socket, frame);
+    if (this.socket && this.connected) this.write(frame);
   }
 
-  private write(socket: Socket, frame: Uint8Array): void {
-    // Cork within a tick so a burst of small frames leaves in one syscall.
-    if (!this.corked) {
-      this.corked = true;
-      socket.cork();
-      process.nextTick(() => {
-        this.corked = false;
-        socket.uncork();
-      });
-    }
+  /** Writes one frame to the current socket (batched by the CorkedWriter). */
+  private write(frame: Uint8Array): void {
+    const writer = this.writer!;
     if (frame.length < SEPARATE_HEADER_ABOVE_BYTES) {
-      socket.write(encodeFrame(frame, this.maxFrameBytes));
+      writer.write(encodeFrame(frame, this.maxFrameBytes));
     } else {
       // Large frames: write the length and the bytes separately (corked, so one
       // writev) rather than copying kilobytes into a new buffer.
       const header = Buffer.allocUnsafe(FRAME_HEADER_BYTES);
       header.writeUInt32BE(frame.length, 0);
-      socket.write(header);
-      socket.write(frame);
+      writer.write(header);
+      writer.write(frame);
     }
     this.counters.framesOut++;
     this.counters.bytesOut += frame.length;
@@ -111,7 +106,7 @@ export class StreamLink extends Link {
     if (!socket || !this.connected) return;
     while (this.outbound.length > 0 && socket.writableLength < this.highWater) {
       const next = this.outbound.poll()!;
-      this.write(socket, next.item);
+      this.write(next.item);
     }
   }
 
@@ -139,7 +134,7 @@ export class StreamLink extends Link {
       this.lastError = `connection ended inside a frame (${truncated} bytes of it)`;
     }
     this.socket = undefined;
-    this.corked = false;
+    this.writer = undefined;
     this.resetPeer(this.keepInterestWhileDown);
     this.events?.linkDown(this, this.lastError || "connection closed");
     this.lastError = "";
@@ -162,10 +157,7 @@ export class StreamLink extends Link {
     const socket = this.socket;
     if (socket && !socket.destroyed) {
       this.flushQueue();
-      if (this.corked) {
-        this.corked = false;
-        socket.uncork();
-      }
+      this.writer?.flush();
       socket.end();
       setTimeout(() => socket.destroy(), 1000).unref();
     }
