@@ -2,33 +2,27 @@
 // pbjs generates coerces silently (-1 into a uint64 becomes 2^64-1, 1.5 into an
 // int becomes 1, a string "12" becomes 12, an unknown enum number goes out as
 // is), so a publisher's mistake would reach the wire as a plausible number.
-// This walks the value with the schema's reflection and names the first bad
-// field instead.
+// This names the first bad field instead.
+//
+// Every publish on the bus runs this, so each message type's schema is turned
+// once into a table of per-field check functions (compiled on first use) rather
+// than walked by name on every call; a field's path is only spelled out when
+// there is a problem to report.
 import protobuf from "protobufjs/light.js";
-import descriptor from "../generated/descriptor.js";
+import { reflectedType } from "./schema.js";
 
-const root = protobuf.Root.fromJSON(descriptor);
-root.resolveAll();
-
-const INT32: [bigint, bigint] = [-(2n ** 31n), 2n ** 31n - 1n];
-const UINT32: [bigint, bigint] = [0n, 2n ** 32n - 1n];
-const INT64: [bigint, bigint] = [-(2n ** 63n), 2n ** 63n - 1n];
-const UINT64: [bigint, bigint] = [0n, 2n ** 64n - 1n];
-
-const INTEGER_RANGES: Record<string, [bigint, bigint]> = {
-  int32: INT32,
-  sint32: INT32,
-  sfixed32: INT32,
-  uint32: UINT32,
-  fixed32: UINT32,
-  int64: INT64,
-  sint64: INT64,
-  sfixed64: INT64,
-  uint64: UINT64,
-  fixed64: UINT64,
-};
-const SIXTY_FOUR = new Set(["int64", "sint64", "sfixed64", "uint64", "fixed64"]);
 const MAX_DEPTH = 32;
+
+/** Checks one value; `path` names it in the message, `depth` is its nesting. */
+type Check = (value: unknown, path: string, depth: number) => string | undefined;
+
+interface CompiledType {
+  readonly name: string;
+  /** Field name (as in the generated code, camelCase) to its check. */
+  readonly fields: Map<string, Check>;
+  /** Oneof name to its member field names (the oneof's own name may be given to say which is set). */
+  readonly oneofs: Map<string, readonly string[]>;
+}
 
 function show(value: unknown): string {
   if (typeof value === "string") return `string ${JSON.stringify(value.length > 40 ? value.slice(0, 40) + "…" : value)}`;
@@ -39,100 +33,150 @@ function show(value: unknown): string {
   return `${typeof value} ${typeof value === "object" ? "" : String(value)}`.trim();
 }
 
-function checkScalar(type: string, resolved: protobuf.ReflectionObject | null, value: unknown, path: string, depth: number): string | undefined {
-  const range = INTEGER_RANGES[type];
-  if (range) {
-    let n: bigint;
-    if (typeof value === "bigint") {
-      if (!SIXTY_FOUR.has(type)) return `${path}: expected a number (${type}), got ${show(value)}`;
-      n = value;
-    } else if (typeof value === "number" && Number.isInteger(value)) {
-      if (SIXTY_FOUR.has(type) && !Number.isSafeInteger(value)) return `${path}: ${value} is not a safe integer; give a ${type} as bigint`;
-      n = BigInt(value);
-    } else {
-      return `${path}: expected an integer (${type}), got ${show(value)}`;
+/** Integers up to 32 bits: numbers only, compared as numbers. */
+function int32Check(type: string, min: number, max: number): Check {
+  return (v, path) => {
+    if (typeof v === "number" && Number.isInteger(v)) {
+      return v >= min && v <= max ? undefined : `${path}: ${BigInt(v)} is out of range for ${type}`;
     }
-    if (n < range[0] || n > range[1]) return `${path}: ${n} is out of range for ${type}`;
-    return undefined;
-  }
-  switch (type) {
-    case "double":
-    case "float":
-      return typeof value === "number" ? undefined : `${path}: expected a number (${type}), got ${show(value)}`;
-    case "bool":
-      return typeof value === "boolean" ? undefined : `${path}: expected a boolean, got ${show(value)}`;
-    case "string":
-      return typeof value === "string" ? undefined : `${path}: expected a string, got ${show(value)}`;
-    case "bytes":
-      return value instanceof Uint8Array ? undefined : `${path}: expected bytes (Uint8Array), got ${show(value)}`;
-  }
-  if (resolved instanceof protobuf.Enum) {
-    if (typeof value !== "number" || !Number.isInteger(value)) return `${path}: expected a ${resolved.name} value, got ${show(value)}`;
-    return Object.values(resolved.values).includes(value) ? undefined : `${path}: ${value} is not a ${resolved.name} value`;
-  }
-  if (resolved instanceof protobuf.Type) {
-    if (value === null || typeof value !== "object" || Array.isArray(value) || value instanceof Uint8Array) {
-      return `${path}: expected a ${resolved.name} message, got ${show(value)}`;
-    }
-    return checkMessage(resolved, value as Record<string, unknown>, path, depth + 1);
-  }
-  return `${path}: unsupported field type ${type}`;
+    if (typeof v === "bigint") return `${path}: expected a number (${type}), got ${show(v)}`;
+    return `${path}: expected an integer (${type}), got ${show(v)}`;
+  };
 }
 
-function checkMessage(type: protobuf.Type, value: Record<string, unknown>, path: string, depth: number): string | undefined {
+/** 64-bit integers: a bigint in range, or a safe integer number. */
+function int64Check(type: string, min: bigint, max: bigint): Check {
+  const minNumber = Number(min);
+  return (v, path) => {
+    if (typeof v === "bigint") return v >= min && v <= max ? undefined : `${path}: ${v} is out of range for ${type}`;
+    if (typeof v === "number" && Number.isInteger(v)) {
+      if (!Number.isSafeInteger(v)) return `${path}: ${v} is not a safe integer; give a ${type} as bigint`;
+      // A safe integer is below every 64-bit maximum; only the unsigned minimum (0) can be crossed.
+      return v >= minNumber ? undefined : `${path}: ${BigInt(v)} is out of range for ${type}`;
+    }
+    return `${path}: expected an integer (${type}), got ${show(v)}`;
+  };
+}
+
+const SCALAR_CHECKS: Record<string, Check> = {
+  int32: int32Check("int32", -(2 ** 31), 2 ** 31 - 1),
+  sint32: int32Check("sint32", -(2 ** 31), 2 ** 31 - 1),
+  sfixed32: int32Check("sfixed32", -(2 ** 31), 2 ** 31 - 1),
+  uint32: int32Check("uint32", 0, 2 ** 32 - 1),
+  fixed32: int32Check("fixed32", 0, 2 ** 32 - 1),
+  int64: int64Check("int64", -(2n ** 63n), 2n ** 63n - 1n),
+  sint64: int64Check("sint64", -(2n ** 63n), 2n ** 63n - 1n),
+  sfixed64: int64Check("sfixed64", -(2n ** 63n), 2n ** 63n - 1n),
+  uint64: int64Check("uint64", 0n, 2n ** 64n - 1n),
+  fixed64: int64Check("fixed64", 0n, 2n ** 64n - 1n),
+  double: (v, path) => (typeof v === "number" ? undefined : `${path}: expected a number (double), got ${show(v)}`),
+  float: (v, path) => (typeof v === "number" ? undefined : `${path}: expected a number (float), got ${show(v)}`),
+  bool: (v, path) => (typeof v === "boolean" ? undefined : `${path}: expected a boolean, got ${show(v)}`),
+  string: (v, path) => (typeof v === "string" ? undefined : `${path}: expected a string, got ${show(v)}`),
+  bytes: (v, path) => (v instanceof Uint8Array ? undefined : `${path}: expected bytes (Uint8Array), got ${show(v)}`),
+};
+
+function enumCheck(e: protobuf.Enum): Check {
+  const values = new Set(Object.values(e.values));
+  return (v, path) => {
+    if (typeof v !== "number" || !Number.isInteger(v)) return `${path}: expected a ${e.name} value, got ${show(v)}`;
+    return values.has(v) ? undefined : `${path}: ${v} is not a ${e.name} value`;
+  };
+}
+
+function messageCheck(type: protobuf.Type): Check {
+  // Resolved on first use, so recursive types compile.
+  let compiled: CompiledType | undefined;
+  return (v, path, depth) => {
+    if (v === null || typeof v !== "object" || Array.isArray(v) || v instanceof Uint8Array) {
+      return `${path}: expected a ${type.name} message, got ${show(v)}`;
+    }
+    compiled ??= compile(type);
+    return checkMessage(compiled, v as Record<string, unknown>, path, depth + 1);
+  };
+}
+
+/** The check for one value of a field's element type (a scalar, an enum or a message). */
+function elementCheck(type: string, resolved: protobuf.ReflectionObject | null): Check {
+  const scalar = SCALAR_CHECKS[type];
+  if (scalar) return scalar;
+  if (resolved instanceof protobuf.Enum) return enumCheck(resolved);
+  if (resolved instanceof protobuf.Type) return messageCheck(resolved);
+  return (_v, path) => `${path}: unsupported field type ${type}`;
+}
+
+function fieldCheck(field: protobuf.Field): Check {
+  const element = elementCheck(field.type, field.resolvedType);
+  if (field instanceof protobuf.MapField) {
+    const integerKeys = field.keyType !== "string" && field.keyType !== "bool";
+    return (v, path, depth) => {
+      if (typeof v !== "object" || Array.isArray(v)) return `${path}: expected a map (plain object), got ${show(v)}`;
+      for (const [k, item] of Object.entries(v as Record<string, unknown>)) {
+        if (integerKeys && !/^-?\d+$/.test(k)) return `${path}[${k}]: key is not an integer`;
+        const problem = element(item, `${path}[${JSON.stringify(k)}]`, depth);
+        if (problem) return problem;
+      }
+      return undefined;
+    };
+  }
+  if (field.repeated) {
+    return (v, path, depth) => {
+      if (!Array.isArray(v)) return `${path}: expected an array, got ${show(v)}`;
+      for (let i = 0; i < v.length; i++) {
+        // The element's path is only built when it is wrong (then checked again to name it).
+        if (element(v[i], "", depth) !== undefined) return element(v[i], `${path}[${i}]`, depth);
+      }
+      return undefined;
+    };
+  }
+  return element;
+}
+
+function compile(type: protobuf.Type): CompiledType {
+  const fields = new Map<string, Check>();
+  for (const [name, field] of Object.entries(type.fields)) fields.set(name, fieldCheck(field));
+  const oneofs = new Map<string, readonly string[]>();
+  for (const oneof of type.oneofsArray) oneofs.set(oneof.name, oneof.oneof);
+  return { name: type.name, fields, oneofs };
+}
+
+function checkMessage(type: CompiledType, value: Record<string, unknown>, path: string, depth: number): string | undefined {
   if (depth > MAX_DEPTH) return `${path || type.name}: nested deeper than ${MAX_DEPTH}`;
-  const prefix = path ? `${path}.` : "";
-  for (const key of Object.keys(value)) {
+  for (const key in value) {
+    if (!Object.prototype.hasOwnProperty.call(value, key)) continue;
     const v = value[key];
     if (v === undefined || v === null) continue;
-    const field = type.fields[key];
-    if (!field) {
-      const oneof = type.oneofs?.[key];
-      if (oneof) {
-        if (typeof v !== "string" || !oneof.oneof.includes(v)) return `${prefix}${key}: must name one of ${oneof.oneof.join(", ")}`;
+    const check = type.fields.get(key);
+    if (!check) {
+      const members = type.oneofs.get(key);
+      if (members) {
+        if (typeof v !== "string" || !members.includes(v)) return `${path ? `${path}.` : ""}${key}: must name one of ${members.join(", ")}`;
         continue;
       }
-      return `${prefix}${key}: ${type.name} has no such field`;
+      return `${path ? `${path}.` : ""}${key}: ${type.name} has no such field`;
     }
-    const here = `${prefix}${key}`;
-    if (field instanceof protobuf.MapField) {
-      if (typeof v !== "object" || Array.isArray(v)) return `${here}: expected a map (plain object), got ${show(v)}`;
-      for (const [k, item] of Object.entries(v as Record<string, unknown>)) {
-        if (field.keyType !== "string" && field.keyType !== "bool" && !/^-?\d+$/.test(k)) return `${here}[${k}]: key is not an integer`;
-        const problem = checkScalar(field.type, field.resolvedType, item, `${here}[${JSON.stringify(k)}]`, depth);
-        if (problem) return problem;
-      }
-      continue;
-    }
-    if (field.repeated) {
-      if (!Array.isArray(v)) return `${here}: expected an array, got ${show(v)}`;
-      for (let i = 0; i < v.length; i++) {
-        const problem = checkScalar(field.type, field.resolvedType, v[i], `${here}[${i}]`, depth);
-        if (problem) return problem;
-      }
-      continue;
-    }
-    const problem = checkScalar(field.type, field.resolvedType, v, here, depth);
-    if (problem) return problem;
+    // Checked once without a path; only a problem is worth spelling the path for.
+    if (check(v, key, depth) !== undefined) return check(v, path ? `${path}.${key}` : key, depth);
   }
-  for (const oneof of type.oneofsArray) {
-    const set = oneof.oneof.filter((name) => value[name] !== undefined && value[name] !== null);
-    if (set.length > 1) return `${prefix}${oneof.name}: only one of ${set.join(", ")} may be set`;
+  for (const [name, members] of type.oneofs) {
+    let set = 0;
+    for (const member of members) if (value[member] !== undefined && value[member] !== null) set++;
+    if (set > 1) {
+      const names = members.filter((m) => value[m] !== undefined && value[m] !== null);
+      return `${path ? `${path}.` : ""}${name}: only one of ${names.join(", ")} may be set`;
+    }
   }
   return undefined;
 }
 
-// Name lookups walk the namespace tree; every publish validates, so remember them.
-const types = new Map<string, protobuf.Type | null>();
+// Compiled on first use; null marks a name that is not a message type.
+const types = new Map<string, CompiledType | null>();
 
-function typeFor(typeName: string): protobuf.Type | null {
+function typeFor(typeName: string): CompiledType | null {
   let type = types.get(typeName);
   if (type === undefined) {
-    try {
-      type = root.lookupType(typeName);
-    } catch {
-      type = null;
-    }
+    const reflected = reflectedType(typeName);
+    type = reflected ? compile(reflected) : null;
     if (types.size < 10_000) types.set(typeName, type);
   }
   return type;
