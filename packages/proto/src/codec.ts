@@ -6,7 +6,8 @@
 // integer number) and, after checking every field against the schema
 // (validate.ts), rejects anything that would be silently truncated or wrapped.
 import type Long from "long";
-import type { Reader, Writer, IConversionOptions } from "protobufjs";
+import type { Reader, IConversionOptions } from "protobufjs";
+import protobuf from "protobufjs/light.js";
 import { validateMessage } from "./validate.js";
 import { plainFillerFor } from "./plain.js";
 
@@ -114,8 +115,41 @@ const toPlainOptions: IConversionOptions = {
 /** Encoder and decoder for one message type. */
 export interface MessageCodec<M> {
   readonly typeName: string;
+  /** Checks and encodes a value into bytes of its own. */
   encode(value: Init<M>): Uint8Array;
+  /**
+   * As encode, but the bytes are a view into a buffer that the next encode (by
+   * any codec) overwrites: for a caller that copies them at once, as the bus
+   * does into its envelope. Saves an allocation and a copy per message.
+   */
+  encodeTransient(value: Init<M>): Uint8Array;
   decode(bytes: Uint8Array): Plain<M>;
+}
+
+type Writer = protobuf.Writer;
+
+// One writer for every encode in the process: its buffer grows to the largest
+// message seen (up to a bound) and is reused, instead of a fresh 128-byte
+// buffer, a regrowth for anything larger and a final copy per message.
+let sharedWriter: Writer = protobuf.Writer.create();
+/** A writer that grew past this for one large message is not kept. */
+const MAX_RETAINED_WRITER_BYTES = 64 * 1024;
+
+function writeShared(encode: (message: unknown, writer: Writer) => Writer, message: unknown): Writer {
+  const writer = sharedWriter;
+  writer.pos = 0;
+  writer.states = null;
+  try {
+    encode(message, writer);
+  } catch (err) {
+    sharedWriter = protobuf.Writer.create(); // left half-written: start afresh
+    throw err;
+  }
+  return writer;
+}
+
+function releaseShared(writer: Writer): void {
+  if (writer.buf.length > MAX_RETAINED_WRITER_BYTES) sharedWriter = protobuf.Writer.create();
 }
 
 /** Full protobuf name of a generated class, e.g. "umbra.core.v1.Heartbeat". */
@@ -127,18 +161,30 @@ export function createCodec<C extends GeneratedMessageClass>(cls: C): MessageCod
   const typeName = typeNameOf(cls);
   const fillDefaults = plainFillerFor(typeName);
   if (!fillDefaults) throw new Error(`${typeName} is not in the schema descriptor`);
+  const encodeMessage = cls.encode as unknown as (message: unknown, writer: Writer) => Writer;
+  /** Checked and converted for the generated encoder (64-bit fields become Long). */
+  const prepare = (value: Init<InstanceOf<C>>): unknown => {
+    const problem = validateMessage(typeName, value);
+    if (problem) throw new CodecError(typeName, problem);
+    try {
+      return cls.fromObject(value as { [k: string]: unknown });
+    } catch (err) {
+      throw new CodecError(typeName, (err as Error).message);
+    }
+  };
   return {
     typeName,
     encode(value) {
-      const problem = validateMessage(typeName, value);
-      if (problem) throw new CodecError(typeName, problem);
-      let message: unknown;
-      try {
-        message = cls.fromObject(value as { [k: string]: unknown });
-      } catch (err) {
-        throw new CodecError(typeName, (err as Error).message);
-      }
-      return (cls.encode as (m: unknown) => Writer)(message).finish();
+      const writer = writeShared(encodeMessage, prepare(value));
+      const bytes = writer.finish(); // a copy of its own
+      releaseShared(writer);
+      return bytes;
+    },
+    encodeTransient(value) {
+      const writer = writeShared(encodeMessage, prepare(value));
+      const view = writer.finish(true);
+      releaseShared(writer); // a view of a dropped writer's buffer stays valid
+      return view;
     },
     decode(bytes) {
       let message: InstanceOf<C>;

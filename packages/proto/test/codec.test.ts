@@ -111,3 +111,44 @@ describe("codecs", () => {
     expect(validateMessage("no.Such", {})).toMatch(/no message type/);
   });
 });
+
+describe("encoding through the shared writer", () => {
+  const ping = codecFor(umbra.bench.v1.Ping);
+
+  it("gives encode() bytes of its own, untouched by later encodes of any size", () => {
+    const first = ping.encode({ id: 1n, data: new Uint8Array([1, 2, 3]) });
+    const copy = Uint8Array.from(first);
+    ping.encode({ id: 2n, data: new Uint8Array(100_000).fill(9) }); // grows past what the writer keeps
+    ping.encodeTransient({ id: 3n, data: new Uint8Array([7, 7, 7, 7]) });
+    expect(Uint8Array.from(first)).toEqual(copy);
+    expect(ping.decode(first)).toEqual({ id: 1n, data: Buffer.from([1, 2, 3]) });
+  });
+
+  it("gives encodeTransient() the same bytes as encode(), valid until the next encode", () => {
+    const value = { id: 2n ** 63n, data: new Uint8Array([4, 5, 6]) };
+    const view = ping.encodeTransient(value);
+    expect(Uint8Array.from(view)).toEqual(Uint8Array.from(ping.encode(value)));
+  });
+
+  it("encodes correctly after a refused encode", () => {
+    expect(() => ping.encodeTransient({ id: -1n })).toThrow(CodecError);
+    expect(() => ping.encode({ data: { length: 3 } as unknown as Uint8Array })).toThrow(/data: expected bytes/);
+    expect(ping.decode(ping.encode({ id: 5n, data: new Uint8Array([1]) }))).toEqual({ id: 5n, data: Buffer.from([1]) });
+  });
+
+  it("property: any sequence of encodes and transient encodes gives each value's own bytes", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.boolean(), fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }), fc.uint8Array({ maxLength: 300 })), { maxLength: 20 }),
+        (ops) => {
+          const owned: [Uint8Array, bigint, Uint8Array][] = [];
+          for (const [transient, id, data] of ops) {
+            if (transient) expect(ping.decode(ping.encodeTransient({ id, data }))).toEqual({ id, data: Buffer.from(data) });
+            else owned.push([ping.encode({ id, data }), id, data]);
+          }
+          for (const [bytes, id, data] of owned) expect(ping.decode(bytes)).toEqual({ id, data: Buffer.from(data) });
+        },
+      ),
+    );
+  });
+});

@@ -260,7 +260,7 @@ export class Bus implements LinkEvents {
   publish<C extends GeneratedMessageClass>(type: C, value: InitOf<C>, options: PublishOptions = {}): void {
     this.assertOpen();
     const codec = codecFor(type);
-    const payload = codec.encode(value as Init<unknown>);
+    const payload = codec.encodeTransient(value as Init<unknown>); // used up by route() below
     const env = this.envelope(codec.typeName, Kind.KIND_PUBLISH, payload, options.priority ?? Priority.PRIORITY_TELEMETRY, options.target ?? "");
     this.counters.published++;
     this.route(env, undefined, undefined);
@@ -285,7 +285,7 @@ export class Bus implements LinkEvents {
     const codec = codecFor(type);
     let payload: Uint8Array;
     try {
-      payload = codec.encode(value as Init<unknown>);
+      payload = codec.encode(value as Init<unknown>); // its own bytes: the timeout and sync checks come before route()
     } catch (err) {
       return Promise.reject(err);
     }
@@ -352,7 +352,7 @@ export class Bus implements LinkEvents {
         let payload: Uint8Array = new Uint8Array(0);
         if (!error) {
           try {
-            payload = replyCodec.encode(reply as Init<unknown>);
+            payload = replyCodec.encodeTransient(reply as Init<unknown>); // used up by route() below
           } catch (err) {
             error = `reply could not be encoded: ${(err as Error).message}`;
           }
@@ -553,7 +553,12 @@ export class Bus implements LinkEvents {
     };
   }
 
-  /** Delivers locally and forwards to interested links (never back where it came from). */
+  /**
+   * Delivers locally and forwards to interested links (never back where it came
+   * from). Everything here is synchronous and nothing keeps env.payload: a local
+   * message is decoded and a link gets the envelope's own encoded bytes, so the
+   * payload may be a codec's transient view (MessageCodec.encodeTransient).
+   */
   private route(env: Envelope, frame: Uint8Array | undefined, from: Link | undefined): void {
     if (env.kind === Kind.KIND_REPLY && env.topic === this.inbox) {
       this.handleReply(env);

@@ -39,9 +39,26 @@ function varintSize(lo: number, hi: number): number {
   return 10;
 }
 
-function split(value: bigint, field: string): [number, number] {
+// split() leaves a uint64's two 32-bit halves here (no tuple per field per envelope).
+let splitLo = 0;
+let splitHi = 0;
+
+function split(value: bigint, field: string): void {
   if (value < 0n || value > U64_MAX) throw new RangeError(`envelope ${field}: ${value} is not a uint64`);
-  return [Number(value & 0xffffffffn), Number(value >> 32n)];
+  if (value <= 0xffffffffn) {
+    splitLo = Number(value);
+    splitHi = 0;
+  } else {
+    splitLo = Number(value & 0xffffffffn);
+    splitHi = Number(value >> 32n);
+  }
+}
+
+function writeBytesField(buf: Buffer, pos: number, tag: number, b: Uint8Array): number {
+  buf[pos++] = tag;
+  pos = writeSmallVarint(buf, pos, b.length);
+  buf.set(b, pos);
+  return pos + b.length;
 }
 
 function writeVarint(buf: Buffer, pos: number, lo: number, hi: number): number {
@@ -88,9 +105,15 @@ export function encodeWireEnvelope(e: WireEnvelope): Buffer {
   const replyLen = replyTo.length;
   const targetLen = target.length;
   const errorLen = e.error ? Buffer.byteLength(e.error) : 0;
-  const [seqLo, seqHi] = split(e.sequence, "sequence");
-  const [timeLo, timeHi] = split(e.missionTimeNs, "mission_time_ns");
-  const [corrLo, corrHi] = split(e.correlationId, "correlation_id");
+  split(e.sequence, "sequence");
+  const seqLo = splitLo;
+  const seqHi = splitHi;
+  split(e.missionTimeNs, "mission_time_ns");
+  const timeLo = splitLo;
+  const timeHi = splitHi;
+  split(e.correlationId, "correlation_id");
+  const corrLo = splitLo;
+  const corrHi = splitHi;
   if (!Number.isInteger(e.priority) || e.priority < 0 || e.priority > 0x7fffffff) throw new RangeError(`envelope priority: ${e.priority}`);
   if (!Number.isInteger(e.kind) || e.kind < 0 || e.kind > 0x7fffffff) throw new RangeError(`envelope kind: ${e.kind}`);
   const payloadLen = e.payload.length;
@@ -109,14 +132,8 @@ export function encodeWireEnvelope(e: WireEnvelope): Buffer {
   if (errorLen) size += 1 + varintSize(errorLen, 0) + errorLen;
   const buf = Buffer.allocUnsafe(size);
   let p = 0;
-  const bytes = (tag: number, b: Uint8Array) => {
-    buf[p++] = tag;
-    p = writeSmallVarint(buf, p, b.length);
-    buf.set(b, p);
-    p += b.length;
-  };
-  if (topicLen) bytes(0x0a, topic);
-  if (sourceLen) bytes(0x12, source);
+  if (topicLen) p = writeBytesField(buf, p, 0x0a, topic);
+  if (sourceLen) p = writeBytesField(buf, p, 0x12, source);
   if (seqLo || seqHi) {
     buf[p++] = 0x18;
     p = writeVarint(buf, p, seqLo, seqHi);
@@ -143,8 +160,8 @@ export function encodeWireEnvelope(e: WireEnvelope): Buffer {
     buf[p++] = 0x40;
     p = writeVarint(buf, p, corrLo, corrHi);
   }
-  if (replyLen) bytes(0x4a, replyTo);
-  if (targetLen) bytes(0x52, target);
+  if (replyLen) p = writeBytesField(buf, p, 0x4a, replyTo);
+  if (targetLen) p = writeBytesField(buf, p, 0x52, target);
   if (errorLen) {
     buf[p++] = 0x5a;
     p = writeSmallVarint(buf, p, errorLen);
@@ -156,41 +173,78 @@ export function encodeWireEnvelope(e: WireEnvelope): Buffer {
 /** Thrown by decodeWireEnvelope with the field or offset that was wrong. */
 export class WireError extends Error {}
 
+// The decoder's position and last varint, kept at module level rather than in
+// closures made for every frame. decodeWireEnvelope runs to completion without
+// calling out, so one set is enough.
+let rBuf: Buffer = Buffer.alloc(0);
+let rPos = 0;
+let rEnd = 0;
+let rLo = 0;
+let rHi = 0;
+
+/** Reads a varint into rLo/rHi (two uint32 halves). */
+function readVarint(): void {
+  let lo = 0;
+  let hi = 0;
+  let shift = 0;
+  for (let i = 0; i < 10; i++) {
+    if (rPos >= rEnd) throw new WireError(`truncated varint at byte ${rPos}`);
+    const b = rBuf[rPos++]!;
+    if (shift < 28) lo |= (b & 0x7f) << shift;
+    else if (shift === 28) {
+      lo |= (b & 0x0f) << 28;
+      hi |= (b & 0x70) >> 4;
+    } else hi |= (b & 0x7f) << (shift - 32);
+    if ((b & 0x80) === 0) {
+      rLo = lo >>> 0;
+      rHi = hi >>> 0;
+      return;
+    }
+    shift += 7;
+  }
+  throw new WireError(`varint longer than 10 bytes at byte ${rPos}`);
+}
+
+function readBig(): bigint {
+  readVarint();
+  return rHi === 0 ? BigInt(rLo) : (BigInt(rHi) << 32n) | BigInt(rLo);
+}
+
+function readLength(): number {
+  readVarint();
+  if (rHi !== 0 || rLo > rEnd - rPos) throw new WireError(`length ${rHi ? "(huge)" : rLo} at byte ${rPos} runs past the end (${rEnd} bytes)`);
+  return rLo;
+}
+
+function skipField(wire: number): void {
+  switch (wire) {
+    case 0:
+      readVarint();
+      return;
+    case 1:
+      if (rEnd - rPos < 8) throw new WireError(`truncated fixed64 at byte ${rPos}`);
+      rPos += 8;
+      return;
+    case 2: {
+      const n = readLength(); // not `rPos += readLength()`: that would read rPos before readLength() moves it
+      rPos += n;
+      return;
+    }
+    case 5:
+      if (rEnd - rPos < 4) throw new WireError(`truncated fixed32 at byte ${rPos}`);
+      rPos += 4;
+      return;
+    default:
+      throw new WireError(`unsupported wire type ${wire} at byte ${rPos}`);
+  }
+}
+
 /** Decodes an envelope. Throws WireError on malformed bytes; never reads past the end. */
 export function decodeWireEnvelope(bytes: Uint8Array): WireEnvelope {
   const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
-  const end = buf.length;
-  let p = 0;
-  let lo = 0;
-  let hi = 0;
-  // Reads a varint into lo/hi (two uint32 halves).
-  const varint = (): void => {
-    lo = 0;
-    hi = 0;
-    let shift = 0;
-    for (let i = 0; i < 10; i++) {
-      if (p >= end) throw new WireError(`truncated varint at byte ${p}`);
-      const b = buf[p++]!;
-      if (shift < 28) lo |= (b & 0x7f) << shift;
-      else if (shift === 28) {
-        lo |= (b & 0x0f) << 28;
-        hi |= (b & 0x70) >> 4;
-      } else hi |= (b & 0x7f) << (shift - 32);
-      if ((b & 0x80) === 0) {
-        lo >>>= 0;
-        hi >>>= 0;
-        return;
-      }
-      shift += 7;
-    }
-    throw new WireError(`varint longer than 10 bytes at byte ${p}`);
-  };
-  const big = (): bigint => (hi === 0 ? BigInt(lo) : (BigInt(hi) << 32n) | BigInt(lo));
-  const length = (): number => {
-    varint();
-    if (hi !== 0 || lo > end - p) throw new WireError(`length ${hi ? "(huge)" : lo} at byte ${p} runs past the end (${end} bytes)`);
-    return lo;
-  };
+  rBuf = buf;
+  rPos = 0;
+  rEnd = buf.length;
   const e: WireEnvelope = {
     topic: "",
     source: "",
@@ -204,87 +258,65 @@ export function decodeWireEnvelope(bytes: Uint8Array): WireEnvelope {
     target: "",
     error: "",
   };
-  while (p < end) {
-    varint();
-    if (hi !== 0) throw new WireError(`tag too large at byte ${p}`);
-    const field = lo >>> 3;
-    const wire = lo & 7;
-    if (field === 0) throw new WireError(`field number 0 at byte ${p}`);
-    const expect = field === 3 || field === 4 || field === 5 || field === 6 || field === 8 ? 0 : field <= 11 ? 2 : -1;
-    if (expect !== -1 && wire !== expect) throw new WireError(`field ${field} has wire type ${wire}, expected ${expect}`);
-    switch (field) {
-      case 1:
-      case 2:
-      case 9:
-      case 10:
-      case 11: {
-        const n = length();
-        // Topic, source and reply_to may only hold ASCII (the envelope checks
-        // reject anything else), and latin1 decodes those bytes the same, faster.
-        const s = buf.toString(field <= 2 || field === 9 ? "latin1" : "utf8", p, p + n);
-        p += n;
-        if (field === 1) e.topic = s;
-        else if (field === 2) e.source = s;
-        else if (field === 9) e.replyTo = s;
-        else if (field === 10) e.target = s;
-        else e.error = s;
-        break;
+  try {
+    while (rPos < rEnd) {
+      readVarint();
+      if (rHi !== 0) throw new WireError(`tag too large at byte ${rPos}`);
+      const field = rLo >>> 3;
+      const wire = rLo & 7;
+      if (field === 0) throw new WireError(`field number 0 at byte ${rPos}`);
+      const expect = field === 3 || field === 4 || field === 5 || field === 6 || field === 8 ? 0 : field <= 11 ? 2 : -1;
+      if (expect !== -1 && wire !== expect) throw new WireError(`field ${field} has wire type ${wire}, expected ${expect}`);
+      switch (field) {
+        case 1:
+        case 2:
+        case 9:
+        case 10:
+        case 11: {
+          const n = readLength();
+          // Topic, source and reply_to may only hold ASCII (the envelope checks
+          // reject anything else), and latin1 decodes those bytes the same, faster.
+          const s = buf.toString(field <= 2 || field === 9 ? "latin1" : "utf8", rPos, rPos + n);
+          rPos += n;
+          if (field === 1) e.topic = s;
+          else if (field === 2) e.source = s;
+          else if (field === 9) e.replyTo = s;
+          else if (field === 10) e.target = s;
+          else e.error = s;
+          break;
+        }
+        case 3:
+          e.sequence = readBig();
+          break;
+        case 4:
+          e.missionTimeNs = readBig();
+          break;
+        case 5:
+          readVarint();
+          // An enum is an int32 on the wire: keep the low word as protobufjs does.
+          e.priority = rLo | 0;
+          break;
+        case 6:
+          readVarint();
+          e.kind = rLo | 0;
+          break;
+        case 7: {
+          const n = readLength();
+          e.payload = buf.subarray(rPos, rPos + n);
+          rPos += n;
+          break;
+        }
+        case 8:
+          e.correlationId = readBig();
+          break;
+        default:
+          skipField(wire);
       }
-      case 3:
-        varint();
-        e.sequence = big();
-        break;
-      case 4:
-        varint();
-        e.missionTimeNs = big();
-        break;
-      case 5:
-        varint();
-        // An enum is an int32 on the wire: keep the low word as protobufjs does.
-        e.priority = lo | 0;
-        break;
-      case 6:
-        varint();
-        e.kind = lo | 0;
-        break;
-      case 7: {
-        const n = length();
-        e.payload = buf.subarray(p, p + n);
-        p += n;
-        break;
-      }
-      case 8:
-        varint();
-        e.correlationId = big();
-        break;
-      default:
-        skip(wire);
     }
+  } finally {
+    rBuf = EMPTY; // hold no frame after returning
   }
   return e;
-
-  function skip(wire: number): void {
-    switch (wire) {
-      case 0:
-        varint();
-        return;
-      case 1:
-        if (end - p < 8) throw new WireError(`truncated fixed64 at byte ${p}`);
-        p += 8;
-        return;
-      case 2: {
-        const n = length(); // not `p += length()`: that would read p before length() moves it
-        p += n;
-        return;
-      }
-      case 5:
-        if (end - p < 4) throw new WireError(`truncated fixed32 at byte ${p}`);
-        p += 4;
-        return;
-      default:
-        throw new WireError(`unsupported wire type ${wire} at byte ${p}`);
-    }
-  }
 }
 
 const EMPTY = Buffer.alloc(0);

@@ -53,6 +53,13 @@ export type EnvelopeProblem =
 
 export type DecodedEnvelope = { ok: true; envelope: Envelope } | { ok: false; problem: EnvelopeProblem };
 
+function malformed(reason: string): DecodedEnvelope {
+  return { ok: false, problem: { kind: "malformed", reason } };
+}
+
+/** Kinds the wire may carry (an enum value must name one). */
+const KINDS: ReadonlySet<number> = new Set(Object.values(Kind).filter((v): v is number => typeof v === "number"));
+
 /**
  * Decodes and validates one frame's bytes. Never throws: bad input comes back
  * as a problem naming the field.
@@ -64,12 +71,11 @@ export function decodeEnvelope(bytes: Uint8Array): DecodedEnvelope {
   } catch (err) {
     return { ok: false, problem: { kind: "malformed", reason: `not an envelope: ${(err as Error).message}` } };
   }
-  const malformed = (reason: string): DecodedEnvelope => ({ ok: false, problem: { kind: "malformed", reason } });
   if (!m.topic) return malformed("topic: empty");
   if (m.topic.length > MAX_TOPIC_LENGTH) return malformed(`topic: longer than ${MAX_TOPIC_LENGTH} characters`);
   if (!isValidNodeName(m.source)) return malformed("source: not a valid node name");
   if (!isPriority(m.priority)) return malformed(`priority: ${m.priority} is not a priority class`);
-  if (!(m.kind in Kind) || typeof Kind[m.kind] !== "string") return malformed(`kind: ${m.kind} is not a kind`);
+  if (!KINDS.has(m.kind)) return malformed(`kind: ${m.kind} is not a kind`);
   if (m.replyTo && !isValidNodeName(m.replyTo)) return malformed("reply_to: not a valid node name");
   if (m.target.length > MAX_NODE_LENGTH) return malformed(`target: longer than ${MAX_NODE_LENGTH} characters`);
   if (m.kind === Kind.KIND_REPLY) {

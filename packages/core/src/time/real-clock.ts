@@ -120,6 +120,10 @@ class RealInterval extends RealTimer implements IntervalHandle {
 
 export class RealClock implements Clock {
   readonly #unref: boolean;
+  // Every bus envelope is stamped, many within one ms: the conversion of the
+  // last ms is kept (it involves a leap-second lookup and bigint arithmetic).
+  #lastUtcMs = Number.NaN;
+  #lastTaiNs = 0n;
 
   constructor(options: RealClockOptions = {}) {
     this.#unref = options.unref ?? false;
@@ -127,7 +131,12 @@ export class RealClock implements Clock {
 
   /** Ms resolution: derived from Date.now() so it follows the disciplined system clock. */
   nowTaiNs(): bigint {
-    return utcMsToTaiNs(Date.now());
+    const utcMs = Date.now();
+    if (utcMs !== this.#lastUtcMs) {
+      this.#lastTaiNs = utcMsToTaiNs(utcMs);
+      this.#lastUtcMs = utcMs;
+    }
+    return this.#lastTaiNs;
   }
 
   monotonicMs(): number {
