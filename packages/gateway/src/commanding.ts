@@ -45,6 +45,8 @@ export interface CommandRequest {
   args: unknown;
   /** The argument message, encoded. */
   encodedArgs: Uint8Array;
+  /** A critical command (armed first): its TC is logged at info, as arms are. */
+  critical?: boolean;
 }
 
 export interface VerificationNotice {
@@ -192,7 +194,11 @@ export class Commander {
       throw new CommandSendError(503, "bus_closed", `not sent: ${err instanceof Error ? err.message : String(err)}`);
     }
     this.sent++;
-    this.o.log.info({ id: record.id, kind: req.kind, user: req.user, service: req.service, command: req.command, apid: req.apid, sequenceCount, securitySequence }, "telecommand sent");
+    // Every command is in the history (on disk, with its user) before its TC goes out, so a log line
+    // each would only repeat it, at 1,000 a second under load: arms and critical commands, the
+    // operators' audit trail, are logged at info; the others at debug.
+    const level = req.kind === "arm" || req.critical ? "info" : "debug";
+    this.o.log[level]({ id: record.id, kind: req.kind, user: req.user, service: req.service, command: req.command, apid: req.apid, sequenceCount, securitySequence }, "telecommand sent");
     // A snapshot as sent: the followed record's stages grow as reports arrive.
     return { ...record, stages: [...record.stages] };
   }

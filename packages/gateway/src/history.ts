@@ -102,15 +102,23 @@ interface QueuedInsert {
   reject(err: unknown): void;
 }
 
+interface PendingUpdate {
+  state: CommandState;
+  stages: StageRecord[];
+  at: string;
+}
+
 export class HistoryStore {
   /** New commands waiting for the turn's commit, in the order they were given. */
   private inserts: QueuedInsert[] = [];
-  /** Stage updates not yet on disk, by command id (the latest state wins). */
-  private readonly pending = new Map<number, { state: CommandState; stagesJson: string; at: string }>();
+  /** Stage updates not yet on disk, by command id (the latest state wins; its stages are made JSON when written). */
+  private readonly pending = new Map<number, PendingUpdate>();
   private turnFlushQueued = false;
   private stageTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly insertRow;
   private readonly updateRow;
+  /** The group commit's transaction, made once (making one per flush cost more than its statements). */
+  private readonly writeTurn;
   /** Commits made by {@link flush} and the commands they carried (for diagnostics and tests). */
   readonly commits = { transactions: 0, commands: 0 };
 
@@ -128,6 +136,14 @@ export class HistoryStore {
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'sent', '[]', ?, ?)`,
     );
     this.updateRow = db.prepare("UPDATE command SET state = ?, stages_json = ?, updated_at = ? WHERE id = ?");
+    this.writeTurn = db.transaction((inserts: QueuedInsert[], updates: [number, PendingUpdate][]): CommandRecord[] => {
+      const made = inserts.map(({ command: c, at }) => {
+        const r = this.insertRow.run(c.kind, c.user, c.service, c.command, JSON.stringify(c.args ?? {}), c.apid, c.sequenceCount, c.sourceId, c.spi, c.securitySequence, at, at);
+        return { ...c, id: Number(r.lastInsertRowid), state: "sent" as const, stages: [], createdAt: at, updatedAt: at };
+      });
+      for (const [id, u] of updates) this.updateRow.run(u.state, JSON.stringify(u.stages), u.at, id);
+      return made;
+    });
   }
 
   /**
@@ -147,14 +163,7 @@ export class HistoryStore {
     const updates = [...this.pending];
     let records: CommandRecord[];
     try {
-      records = this.db.transaction(() => {
-        const made = inserts.map(({ command: c, at }) => {
-          const r = this.insertRow.run(c.kind, c.user, c.service, c.command, JSON.stringify(c.args ?? {}), c.apid, c.sequenceCount, c.sourceId, c.spi, c.securitySequence, at, at);
-          return { ...c, id: Number(r.lastInsertRowid), state: "sent" as const, stages: [], createdAt: at, updatedAt: at };
-        });
-        for (const [id, u] of updates) this.updateRow.run(u.state, u.stagesJson, u.at, id);
-        return made;
-      })();
+      records = this.writeTurn(inserts, updates);
     } catch (err) {
       for (const q of inserts) q.reject(err);
       this.scheduleStageFlush(); // the stages are kept for another try
@@ -184,7 +193,9 @@ export class HistoryStore {
   /** Records the command's stages and state as they are now (written behind, see above); returns the time it recorded as updatedAt. */
   update(id: number, state: CommandState, stages: StageRecord[]): string {
     const at = this.now().toISOString();
-    this.pending.set(id, { state, stagesJson: JSON.stringify(stages), at });
+    // A copy of the list as it is now, made JSON only when written: a command's stages come in
+    // quick succession, and only the last update before a commit reaches the disk.
+    this.pending.set(id, { state, stages: stages.slice(), at });
     this.scheduleStageFlush();
     return at;
   }

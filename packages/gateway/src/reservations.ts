@@ -10,9 +10,10 @@ import type { GatewayDatabase } from "./db.js";
 export class ReservedCounter {
   private next: number;
   private reservedEnd: number;
+  private readonly reserve;
 
   constructor(
-    private readonly db: GatewayDatabase,
+    db: GatewayDatabase,
     readonly name: string,
     private readonly blockSize: number,
     /** The first number ever handed out. */
@@ -24,6 +25,9 @@ export class ReservedCounter {
     const row = db.prepare<[string], { next_free: number }>("SELECT next_free FROM reservation WHERE name = ?").get(name);
     this.next = Math.max(first, row?.next_free ?? first);
     this.reservedEnd = this.next; // nothing of this run reserved yet
+    this.reserve = db.prepare<[string, number]>(
+      "INSERT INTO reservation (name, next_free) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET next_free = max(next_free, excluded.next_free)",
+    );
   }
 
   /** The next number, reserving a new block on disk first if needed. */
@@ -31,9 +35,7 @@ export class ReservedCounter {
     if (this.next > this.max) throw new RangeError(`${this.name}: exhausted (all numbers up to ${this.max} used)`);
     if (this.next >= this.reservedEnd) {
       const end = Math.min(this.next + this.blockSize, this.max + 1);
-      this.db
-        .prepare("INSERT INTO reservation (name, next_free) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET next_free = max(next_free, excluded.next_free)")
-        .run(this.name, end);
+      this.reserve.run(this.name, end);
       this.reservedEnd = end;
     }
     return this.next++;

@@ -19,6 +19,7 @@ import { loadProtoTypes } from "./dictionary/descriptor.js";
 import { LiveDictionary } from "./dictionary/live.js";
 import { HistoryStore } from "./history.js";
 import { HttpError } from "./http-errors.js";
+import { toJson } from "./json.js";
 import { LiveState } from "./live.js";
 import { startRawLink, type RawLink } from "./raw-link.js";
 import { commandRoutes } from "./routes/commands.js";
@@ -87,8 +88,6 @@ function int(name: string, value: number | undefined, fallback: number, min: num
   if (!Number.isInteger(value) || value < min || value > max) throw new RangeError(`${name}: must be an integer ${min}..${max}, got ${String(value)}`);
   return value;
 }
-
-const bigintSafe = (_key: string, value: unknown) => (typeof value === "bigint" ? value.toString() : value);
 
 /** "body.args.amount: must be ..." from fastify's schema validation error. */
 function validationMessage(err: FastifyError): string {
@@ -228,7 +227,7 @@ async function buildApp(ctx: GatewayContext): Promise<FastifyInstance> {
   const { config, log } = ctx;
   const app = Fastify({
     loggerInstance: log as unknown as FastifyBaseLogger,
-    // One log line per command is written by the commanding code; per-request lines would drown it.
+    // Per-request lines would drown the audit lines (arms, critical commands; see commanding.ts) at 1,000 commands a second.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.maxBodyBytes,
     forceCloseConnections: true,
@@ -238,8 +237,8 @@ async function buildApp(ctx: GatewayContext): Promise<FastifyInstance> {
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: true, allErrors: false } },
   });
   // Response schemas document the API; JSON.stringify writes it, so nothing is dropped or coerced.
-  app.setSerializerCompiler(() => (data) => JSON.stringify(data, bigintSafe));
-  app.setReplySerializer((payload) => JSON.stringify(payload, bigintSafe));
+  app.setSerializerCompiler(() => toJson);
+  app.setReplySerializer(toJson);
   app.decorateRequest("user", null);
 
   app.setErrorHandler((err: FastifyError | HttpError, request, reply) => {

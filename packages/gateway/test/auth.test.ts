@@ -136,8 +136,10 @@ describe("roles", () => {
     const second = await s.api("POST", "/api/users/ada/tokens", { token: a });
     expect(second.status).toBe(201);
     expect((await s.api("GET", "/api/whoami", { token: second.body.token })).body).toEqual({ user: "ada", role: "operator" });
+    // Both tokens have just been checked (so the gateway has them cached) when the user is deleted.
+    expect((await s.api("GET", "/api/whoami", { token: created.body.token })).status).toBe(200);
     expect((await s.api("DELETE", "/api/users/ada", { token: a })).status).toBe(204);
-    // Every token of a deleted user stops working.
+    // Every token of a deleted user stops working, from the next request on.
     expect((await s.api("GET", "/api/whoami", { token: created.body.token })).status).toBe(401);
     expect((await s.api("GET", "/api/whoami", { token: second.body.token })).status).toBe(401);
     expect((await s.api("POST", "/api/commands?wait=completion", { token: a, body: add(1) })).body).toMatchObject({ user: "admin", state: "completed" });

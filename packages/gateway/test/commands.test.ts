@@ -3,6 +3,7 @@
 // reason, and no TcUplink on the bus), the rate limit, arm then execute, and
 // the anti-replay high-water mark across a gateway restart.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createLogger } from "@umbra/core";
 import { umbra } from "@umbra/proto";
 import { TTC_APID } from "@umbra/ttc";
 import { PROBE_APID, sleep, startStack, until, type Stack } from "./support/stack.js";
@@ -169,6 +170,34 @@ describe("arm, then execute", () => {
       ["execute", "admin", "reset"],
       ["arm", "olga", "arm"],
     ]);
+  });
+
+  it("the log at info keeps the audit trail (arm and critical execution with their users and TCs) but not every ordinary TC", async () => {
+    const lines: Record<string, unknown>[] = [];
+    const logger = createLogger({ name: "gateway", level: "info", destination: { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) } });
+    try {
+      await s.restartGateway({ logger });
+      const o = s.tokens.operator;
+      expect((await s.api("POST", "/api/commands?wait=completion", { token: o, body: add(1) })).body).toMatchObject({ state: "completed" });
+      const arm = await s.api("POST", "/api/commands/arm", { token: o, body: { service: "probe", command: "reset" } });
+      expect(arm.status).toBe(200);
+      const exec = await s.api("POST", "/api/commands?wait=completion", { token: s.tokens.admin, body: { service: "probe", command: "reset" } });
+      expect(exec.body).toMatchObject({ state: "completed" });
+      const said = lines.map((l) => [l["msg"], l["user"], l["id"] ?? null]);
+      expect(said).toEqual(
+        expect.arrayContaining([
+          ["telecommand sent", "olga", arm.body.id],
+          ["critical command armed", "olga", arm.body.id],
+          ["critical command executed", "admin", null],
+          ["telecommand sent", "admin", exec.body.id],
+        ]),
+      );
+      expect(lines.find((l) => l["msg"] === "critical command executed")).toMatchObject({ armedBy: "olga", armCommandId: arm.body.id, service: "probe", command: "reset" });
+      // The ordinary command is in the history, not in the log at info.
+      expect(lines.filter((l) => l["msg"] === "telecommand sent").map((l) => l["command"])).toEqual(["arm", "reset"]);
+    } finally {
+      await s.restartGateway();
+    }
   });
 
   it("an arm runs out: after the TTC's window the command is refused", async () => {

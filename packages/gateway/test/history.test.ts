@@ -77,6 +77,29 @@ describe("HistoryStore group commit", () => {
     expect(onDisk(a.id)).toBe("completed"); // within stageFlushMs, with no read and no new command
   });
 
+  it("a stage update writes the stages as they were when given; of several before a commit, the last is written", async () => {
+    const { history, path } = store();
+    const other = openGatewayDatabase(path);
+    open.push(other);
+    const onDisk = (id: number) => other.prepare<[number], { state: string; stages_json: string }>("SELECT state, stages_json FROM command WHERE id = ?").get(id)!;
+    const a = await history.insert(command(1));
+    const at = (stage: "acceptance" | "start" | "completion") => ({ stage, success: true, code: "FAILURE_NONE", detail: stage, missionTimeNs: "1", at: "2026-11-21T00:00:00.000Z" });
+    const stages = [at("acceptance")];
+    history.update(a.id, "accepted", stages);
+    stages.push(at("start")); // the caller's list grows after the update: not what was recorded
+    history.flush();
+    expect(onDisk(a.id).state).toBe("accepted");
+    expect(JSON.parse(onDisk(a.id).stages_json)).toEqual([at("acceptance")]);
+
+    history.update(a.id, "started", stages);
+    stages.push(at("completion"));
+    history.update(a.id, "completed", stages);
+    history.flush();
+    expect(onDisk(a.id).state).toBe("completed");
+    expect(JSON.parse(onDisk(a.id).stages_json)).toEqual([at("acceptance"), at("start"), at("completion")]);
+    expect(history.get(a.id)!.stages.map((s) => s.stage)).toEqual(["acceptance", "start", "completion"]);
+  });
+
   it("refuses a stageFlushMs out of range", () => {
     const { db } = store();
     for (const bad of [-1, 1.5, 10_001, Number.NaN]) expect(() => new HistoryStore(db, () => new Date(), bad)).toThrow(/stageFlushMs: must be an integer 0..10000/);

@@ -1,6 +1,7 @@
 // The pure parts: argument checking and schemas from the bus's own message
 // schemas, the stream's subscribe parser, time bounds, tokens, and the
 // reserved counters behind anti-replay.
+import { createHash } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,6 +15,7 @@ import { parseSubscribe, wantsTelemetry } from "../src/stream.js";
 import { parseTime } from "../src/time-params.js";
 import { generateToken, hashToken, hashesEqual, looksLikeToken } from "../src/auth/tokens.js";
 import { roleAtLeast } from "../src/auth/roles.js";
+import { toJson } from "../src/json.js";
 import { openGatewayDatabase } from "../src/db.js";
 import { ReservedCounter } from "../src/reservations.js";
 import { GatewayArms } from "../src/arms.js";
@@ -200,9 +202,19 @@ describe("tokens, roles, arms", () => {
     expect(looksLikeToken(t + "x")).toBe(false);
     expect(generateToken()).not.toBe(t);
     expect(hashToken(t)).toHaveLength(32);
+    // SHA-256 of the token's UTF-8 text: what gateway.db holds for tokens issued before.
+    expect(hashToken("umb_" + "A".repeat(43)).toString("hex")).toBe(createHash("sha256").update("umb_" + "A".repeat(43), "utf8").digest("hex"));
     expect(hashesEqual(hashToken(t), hashToken(t))).toBe(true);
     expect(hashesEqual(hashToken(t), hashToken(generateToken()))).toBe(false);
     expect(hashesEqual(hashToken(t), new Uint8Array(31))).toBe(false);
+  });
+
+  it("answers are JSON; a stray bigint is written as a decimal string, other refusals still throw", () => {
+    expect(toJson({ a: 1, b: "x", c: [true, null] })).toBe('{"a":1,"b":"x","c":[true,null]}');
+    expect(toJson({ missionTimeNs: 1858000000123456789n, nested: [{ n: -5n }] })).toBe('{"missionTimeNs":"1858000000123456789","nested":[{"n":"-5"}]}');
+    const cyclic: Record<string, unknown> = {};
+    cyclic["self"] = cyclic;
+    expect(() => toJson(cyclic)).toThrow(TypeError);
   });
 
   it("roles are ordered viewer < operator < admin", () => {

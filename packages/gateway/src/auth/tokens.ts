@@ -1,7 +1,7 @@
 // API tokens: 32 random bytes, base64url, prefixed "umb_". Only their SHA-256
 // is stored; a presented token is hashed and the hashes are compared in
 // constant time, so neither the database nor response timing gives a token away.
-import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { hash, randomBytes, timingSafeEqual } from "node:crypto";
 
 export const TOKEN_PREFIX = "umb_";
 const TOKEN_BYTES = 32;
@@ -18,7 +18,8 @@ export function looksLikeToken(token: string): boolean {
 }
 
 export function hashToken(token: string): Buffer {
-  return createHash("sha256").update(token, "utf8").digest();
+  // One-shot hash(): no Hash object per call (this runs on every request).
+  return hash("sha256", token, "buffer");
 }
 
 /** Constant-time comparison of two token hashes. */

@@ -1,6 +1,14 @@
 // Users and their tokens in gateway.db. A user has one role and any number
 // of tokens; each token is stored as its SHA-256 only.
+//
+// Every request is authenticated, so the users of known tokens are cached
+// (token-cache.ts). The cache is emptied by every write through this store
+// (a deleted user's tokens are refused from the next request on) and when
+// another connection has committed to gateway.db (PRAGMA data_version: an
+// operator's sqlite3 session, say), so it never answers for a token the
+// database no longer holds.
 import type { GatewayDatabase } from "../db.js";
+import { TokenCache } from "./token-cache.js";
 import { generateToken, hashToken, hashesEqual, looksLikeToken } from "./tokens.js";
 import { isRole, ROLES, type Role } from "./roles.js";
 
@@ -32,6 +40,10 @@ export class UserStore {
   private readonly insertUser;
   private readonly insertToken;
   private readonly userRow;
+  private readonly dataVersion;
+  private readonly cache = new TokenCache<User>();
+  /** data_version when the cache was last known to match the database. */
+  private cachedVersion: unknown;
 
   constructor(
     private readonly db: GatewayDatabase,
@@ -43,6 +55,13 @@ export class UserStore {
     this.insertUser = db.prepare<[string, string, string]>("INSERT INTO user (name, role, created_at) VALUES (?, ?, ?)");
     this.insertToken = db.prepare<[string, Buffer, string]>("INSERT INTO token (user, hash, created_at) VALUES (?, ?, ?)");
     this.userRow = db.prepare<[string], { name: string; role: string }>("SELECT name, role FROM user WHERE name = ?");
+    // Changes when ANOTHER connection commits; this connection's own writes empty the cache themselves.
+    this.dataVersion = db.prepare<[], number>("PRAGMA data_version").pluck();
+  }
+
+  /** Tokens whose users are cached now (for tests and diagnostics). */
+  get cachedTokens(): number {
+    return this.cache.size;
   }
 
   count(): number {
@@ -78,6 +97,7 @@ export class UserStore {
         this.insertToken.run(name, hashToken(token), at);
       })
       .immediate();
+    this.cache.clear();
     return { user: { name, role }, token };
   }
 
@@ -86,6 +106,7 @@ export class UserStore {
     if (!this.userRow.get(name)) throw new UserStoreError("not_found", `no user ${JSON.stringify(name.slice(0, 64))}`);
     const token = generateToken();
     this.insertToken.run(name, hashToken(token), this.now().toISOString());
+    this.cache.clear();
     return token;
   }
 
@@ -102,16 +123,27 @@ export class UserStore {
         this.db.prepare("DELETE FROM user WHERE name = ?").run(name);
       })
       .immediate();
+    this.cache.clear();
   }
 
   /** The user a token belongs to, or undefined. */
   authenticate(token: string): User | undefined {
     if (!looksLikeToken(token)) return undefined;
+    const version = this.dataVersion.get();
+    if (version !== this.cachedVersion) {
+      this.cache.clear();
+      this.cachedVersion = version;
+    }
     const hash = hashToken(token);
+    const key = hash.toString("base64");
+    const cached = this.cache.get(key);
+    if (cached) return cached;
     const row = this.byHash.get(hash);
     // The lookup is by hash (an index cannot be constant-time); the final
     // comparison is, so a match is decided the same way every time.
     if (!row || !hashesEqual(row.hash, hash)) return undefined;
-    return { name: row.name, role: row.role as Role };
+    const user: User = Object.freeze({ name: row.name, role: row.role as Role });
+    this.cache.set(key, user);
+    return user;
   }
 }

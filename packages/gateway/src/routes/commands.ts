@@ -96,7 +96,16 @@ export function commandRoutes(app: FastifyInstance, ctx: GatewayContext): void {
         }
         ctx.log.info({ user: user.name, service, command, armedBy: arm.arm.armedBy, armCommandId: arm.arm.armCommandId }, "critical command executed");
       }
-      const record = await send({ kind: "execute", user: user.name, service: found.service.name, apid: found.service.apid, command: found.command.name, args: args ?? {}, encodedArgs: checked.encoded });
+      const record = await send({
+        kind: "execute",
+        user: user.name,
+        service: found.service.name,
+        apid: found.service.apid,
+        command: found.command.name,
+        args: args ?? {},
+        encodedArgs: checked.encoded,
+        critical: found.command.critical,
+      });
       if ((request.query.wait ?? "none") === "none") {
         reply.code(202);
         return record;
