@@ -263,7 +263,7 @@ export class Bus implements LinkEvents {
     const payload = codec.encodeTransient(value as Init<unknown>); // used up by route() below
     const env = this.envelope(codec.typeName, Kind.KIND_PUBLISH, payload, options.priority ?? Priority.PRIORITY_TELEMETRY, options.target ?? "");
     this.counters.published++;
-    this.route(env, undefined, undefined);
+    this.route(env, undefined, undefined, true);
   }
 
   /** Calls handler for every message of this type, in order, one at a time. */
@@ -362,7 +362,7 @@ export class Bus implements LinkEvents {
         env.correlationId = d.correlationId!;
         env.error = error;
         this.counters.published++;
-        this.route(env, undefined, undefined);
+        this.route(env, undefined, undefined, true);
       },
       options.capacity,
     );
@@ -555,17 +555,23 @@ export class Bus implements LinkEvents {
 
   /**
    * Delivers locally and forwards to interested links (never back where it came
-   * from). Everything here is synchronous and nothing keeps env.payload: a local
-   * message is decoded and a link gets the envelope's own encoded bytes, so the
-   * payload may be a codec's transient view (MessageCodec.encodeTransient).
+   * from). A link gets the envelope's own encoded bytes. `transientPayload`
+   * says env.payload is a codec's transient view (MessageCodec.encodeTransient),
+   * which the next encode overwrites: a message decoded here keeps views of
+   * its bytes fields into the payload, so the payload is copied before a local
+   * decode.
    */
-  private route(env: Envelope, frame: Uint8Array | undefined, from: Link | undefined): void {
+  private route(env: Envelope, frame: Uint8Array | undefined, from: Link | undefined, transientPayload = false): void {
     if (env.kind === Kind.KIND_REPLY && env.topic === this.inbox) {
+      if (transientPayload) env.payload = Buffer.from(env.payload); // a copy (Buffer#slice would be a view)
       this.handleReply(env);
       return;
     }
     const subs = this.subscribers.get(env.topic);
-    if (subs) this.deliverLocal(env, subs);
+    if (subs) {
+      if (transientPayload) env.payload = Buffer.from(env.payload); // a copy (Buffer#slice would be a view)
+      this.deliverLocal(env, subs);
+    }
     for (const link of this.links) {
       if (link === from || !link.remoteTopics.has(env.topic)) continue;
       frame ??= encodeEnvelope(env);

@@ -42,6 +42,40 @@ describe("bus: publish/subscribe in one process", () => {
     expect(got[1]!.data.length).toBe(0); // unset field takes its default
   });
 
+  it("gives every queued message its own bytes, however many are published before a handler runs", async () => {
+    // Regression: publish encodes through a shared writer; a message decoded for a
+    // local subscriber kept views into it, and the next publish overwrote them.
+    const bus = node("a");
+    const peer = node("b");
+    join(bus, peer); // a link too, so each envelope is also encoded for the wire
+    const local: PingMsg[] = [];
+    const remote: PingMsg[] = [];
+    bus.subscribe(Ping, (m) => {
+      local.push(m);
+    });
+    peer.subscribe(Ping, (m) => {
+      remote.push(m);
+    });
+    await settle(bus, peer);
+    for (let i = 0; i < 50; i++) bus.publish(Ping, { id: i, data: new Uint8Array(3 + (i % 5)).fill(i) });
+    await settle(bus, peer);
+    for (const got of [local, remote]) {
+      expect(got).toHaveLength(50);
+      got.forEach((m, i) => {
+        expect(m.id).toBe(BigInt(i));
+        expect([...m.data]).toEqual(new Array(3 + (i % 5)).fill(i));
+      });
+    }
+  });
+
+  it("gives a local request its reply's own bytes, also after later publishes", async () => {
+    const bus = node("a");
+    bus.serve(Ping, Pong, (req) => ({ id: req.id, data: new Uint8Array([9, 9, 9]) }));
+    const replies = await Promise.all([1, 2, 3].map((id) => bus.request(Ping, { id }, Pong)));
+    bus.publish(Ping, { id: 99, data: new Uint8Array([1, 1, 1, 1]) });
+    for (const r of replies) expect([...r.data]).toEqual([9, 9, 9]);
+  });
+
   it("fills meta with source, per-source sequence, mission time and priority", async () => {
     const clock = new SimClock({ startUtcMs: Date.UTC(2026, 0, 1) });
     const bus = node("meta-node", clock);
