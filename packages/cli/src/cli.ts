@@ -41,7 +41,7 @@ export function buildProgram(ctx: CommandContext): Command {
       "after",
       `
 Client commands talk to the gateway: --gateway <url> or UMBRA_GATEWAY (default http://127.0.0.1:8080),
---token <token> or UMBRA_TOKEN (default: the admin token umbra start writes to .umbra/data/gateway/admin.token).
+--token <token> or UMBRA_TOKEN (default: the admin token umbra start writes to .umbra/data/gateway/admin-token).
 Every command takes --help; client commands take --json for scripts.
 Exit status: 0 ok, 1 failed (command failed or timed out, gateway error), 2 bad usage (nothing was sent).`,
     );

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { DEFAULT_GATEWAY, resolveGatewayUrl, resolveToken } from "../src/client/config.js";
+import { join } from "node:path";
+import { ADMIN_TOKEN_FILE, DEFAULT_GATEWAY, resolveGatewayUrl, resolveToken } from "../src/client/config.js";
 import { UsageError } from "../src/errors.js";
 
 describe("resolveGatewayUrl", () => {
@@ -14,6 +15,13 @@ describe("resolveGatewayUrl", () => {
     expect(() => resolveGatewayUrl("ftp://x", {})).toThrow(/^--gateway: "ftp:\/\/x" must be an http:\/\/ or https:\/\/ URL/);
     expect(() => resolveGatewayUrl(undefined, { UMBRA_GATEWAY: "http://[bad" })).toThrow(/^UMBRA_GATEWAY: "http:\/\/\[bad" is not a URL/);
     expect(() => resolveGatewayUrl("http://x/?a=1", {})).toThrow(/must not have a query/);
+  });
+});
+
+describe("the default admin token file", () => {
+  it("is the file umbra start has the gateway write with the default configuration", () => {
+    // Regression: the CLI looked for admin.token while the launcher wrote admin-token.
+    expect(ADMIN_TOKEN_FILE).toBe(join(".umbra", "data", "gateway", "admin-token"));
   });
 });
 
@@ -39,7 +47,7 @@ describe("resolveToken", () => {
       err = e;
     }
     expect(err).toBeInstanceOf(UsageError);
-    expect((err as Error).message).toMatch(/^no gateway token: pass --token <token> or set UMBRA_TOKEN\. `umbra start` writes the admin's token to \.umbra\/data\/gateway\/admin\.token/);
+    expect((err as Error).message).toMatch(/^no gateway token: pass --token <token> or set UMBRA_TOKEN\. `umbra start` writes the admin's token to \.umbra\/data\/gateway\/admin-token/);
     expect((err as Error).message).toContain("umbra users token <your name>");
   });
 });

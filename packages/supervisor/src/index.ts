@@ -6,7 +6,7 @@ export { BootRecord, type BootInfo, type ResetReasonName, type WatchdogEvidence,
 export { FailureHistory, backoffMs, type RestartPolicy, type RestartDecision } from "./restart-policy.js";
 export { enterSafe, leaveSafe, runsIn, NOMINAL, type ModeState, type PayloadModeName } from "./mode.js";
 export { ProcessTable, type LaunchedProcess, type ProcessLauncher, type ProcessExit, type ProcessStateName, type ServiceSnapshot, type SupervisedService, type ProcessTableEvents } from "./process-table.js";
-export { launchSpec, gatewayStatusFile, adminTokenFile, type ServiceLaunchSpec } from "./launch-plan.js";
+export { launchSpec, gatewayStatusFile, adminTokenFile, ADMIN_TOKEN_FILE_NAME, type ServiceLaunchSpec } from "./launch-plan.js";
 export { NodeLauncher } from "./node-launcher.js";
 export { SupervisorService, supervisorSpec, SUPERVISOR_APID, type SupervisorSettings, type SupervisorDependencies } from "./service.js";
 /** Exit status of a supervisor that stopped for a commanded reset: start it again. */

@@ -30,9 +30,12 @@ export function gatewayStatusFile(config: PayloadConfig): string {
   return join(config.paths.run, "gateway.json");
 }
 
+/** Name of the file, in the gateway's data folder, that holds its first admin token. */
+export const ADMIN_TOKEN_FILE_NAME = "admin-token";
+
 /** The gateway's first admin token, written on its first start only. */
 export function adminTokenFile(config: PayloadConfig): string {
-  return join(config.paths.data, "gateway", "admin-token");
+  return join(config.paths.data, "gateway", ADMIN_TOKEN_FILE_NAME);
 }
 
 export function launchSpec(config: PayloadConfig, name: ServiceName, persisted: Record<string, boolean | number | string> = {}): ServiceLaunchSpec {

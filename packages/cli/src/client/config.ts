@@ -3,11 +3,12 @@
 // UMBRA_TOKEN, else the admin token `umbra start` writes on its first start.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { ADMIN_TOKEN_FILE_NAME, CONFIG_DEFAULTS } from "@umbra/supervisor";
 import { UsageError } from "../errors.js";
 
 export const DEFAULT_GATEWAY = "http://127.0.0.1:8080";
-/** Where `umbra start` has the gateway write the admin's token (relative to the data folder's parent). */
-export const ADMIN_TOKEN_FILE = join(".umbra", "data", "gateway", "admin.token");
+/** Where `umbra start` has the gateway write the admin's token with the default configuration (relative to the working folder). */
+export const ADMIN_TOKEN_FILE = join(CONFIG_DEFAULTS.paths.data, "gateway", ADMIN_TOKEN_FILE_NAME);
 
 export interface Env {
   [name: string]: string | undefined;
