@@ -49,8 +49,10 @@ export async function startDeployedPayload(dir: string, key: Uint8Array): Promis
   const server = await BusServer.listen(hub, parseEndpoint(`unix:${socket}`));
   const children: ChildProcess[] = [];
   const env = { ...process.env, UMBRA_LOG_LEVEL: "warn" };
+  // The services get this process's Node flags (so `node --cpu-prof run.js gateway` profiles them too), but not a debugger port.
+  const nodeFlags = process.execArgv.filter((a) => !a.startsWith("--inspect"));
   const start = (main: string, args: string[]) => {
-    const child = spawn(process.execPath, [main, `unix:${socket}`, ...args], { env, stdio: ["ignore", "ignore", "pipe"], detached: true });
+    const child = spawn(process.execPath, [...nodeFlags, main, `unix:${socket}`, ...args], { env, stdio: ["ignore", "ignore", "pipe"], detached: true });
     child.stderr?.on("data", () => undefined); // drained; a service's warnings are not the bench's output
     children.push(child);
     return child;
