@@ -78,10 +78,11 @@ export async function startDeployedPayload(dir: string, key: Uint8Array): Promis
     const token = readFileSync(tokenFile, "utf8").trim();
     const headers = { authorization: `Bearer ${token}` };
     await waitFor(
-      "the counter in the gateway's dictionary",
+      "the TTC and the counter in the gateway's dictionary",
       async () => {
         const d = (await (await fetch(`${url}/api/dictionary`, { headers })).json()) as { services: { name: string }[] };
-        return d.services.some((s) => s.name === "counter") ? true : undefined;
+        // The counter alone is not enough: a command sent before the TTC is on the bus is refused (503 no_ttc).
+        return d.services.some((s) => s.name === "counter") && d.services.some((s) => s.name === "ttc") ? true : undefined;
       },
       READY_TIMEOUT_MS,
       children,

@@ -88,6 +88,11 @@ export class CommandSendError extends Error {
   }
 }
 
+/** No subscriber of TcUplink on the bus: a TC sent now would reach no TTC. */
+function noTtc(outcome = "nothing was sent"): CommandSendError {
+  return new CommandSendError(503, "no_ttc", `no TTC on the bus takes telecommands (it has not started, or has stopped); ${outcome}`);
+}
+
 export function isFinal(state: CommandState): boolean {
   return state === "completed" || state === "failed" || state === "timeout";
 }
@@ -156,6 +161,9 @@ export class Commander {
    */
   async send(req: CommandRequest): Promise<CommandRecord> {
     if (this.o.bus.isClosed) throw new CommandSendError(503, "bus_closed", "the bus is closed; nothing was sent");
+    // A TC published while no TTC is on the bus (not started yet, or gone) would reach no one and
+    // time out with no stage at all: refuse it now, before a sequence number or a record is spent.
+    if (!this.o.bus.hasSubscribers(umbra.ttc.v1.TcUplink)) throw noTtc();
     let packet: Uint8Array;
     let sequenceCount: number;
     let securitySequence: number;
@@ -187,6 +195,11 @@ export class Commander {
       throw new CommandSendError(503, "not_recorded", `the command could not be recorded, so it was not sent: ${err instanceof Error ? err.message : String(err)}`);
     }
     this.follow(record);
+    if (!this.o.bus.hasSubscribers(umbra.ttc.v1.TcUplink)) {
+      // The TTC left while the record was committed: it is on disk as sent, so close it as failed.
+      this.settle(record, "failed");
+      throw noTtc("the command is recorded as failed and was not sent");
+    }
     try {
       this.o.bus.publish(umbra.ttc.v1.TcUplink, { packet, link: `gateway:${req.user}` }, { priority: Priority.PRIORITY_COMMAND });
     } catch (err) {

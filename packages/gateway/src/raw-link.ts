@@ -67,7 +67,7 @@ export interface RawLinkStats {
   refusedClients: number;
   /** Idle packets (APID 2047) received and discarded, as CCSDS 133.0-B-2 says a receiver does. */
   idlePackets: number;
-  /** Well-framed TCs that could not be published (the bus was closed or refused the message). */
+  /** Well-framed TCs that could not be published (no TTC on the bus, or the bus was closed or refused the message). */
   tcDropped: number;
 }
 
@@ -178,6 +178,12 @@ export async function startRawLink(options: RawLinkOptions): Promise<RawLink> {
   const publishTc = (packet: Uint8Array, link: string): void => {
     if (isIdlePacket(packet)) {
       counts.idlePackets++;
+      return;
+    }
+    if (!bus.hasSubscribers(umbra.ttc.v1.TcUplink)) {
+      // No TTC on the bus: the packet would reach no one. Counted and said, as a radio link would lose it.
+      counts.tcDropped++;
+      peerWarn.warn({ link }, "raw link: telecommand dropped: no TTC on the bus takes telecommands");
       return;
     }
     try {

@@ -121,6 +121,38 @@ describe("commanding", () => {
   });
 });
 
+describe("no TTC on the bus", () => {
+  let s: Stack;
+  beforeAll(async () => {
+    s = await startStack();
+  });
+  afterAll(async () => {
+    await s?.stop();
+  });
+
+  it("a command is refused with 503 no_ttc, and nothing is recorded or sent, until a TTC takes telecommands again", async () => {
+    const ok = await s.api("POST", "/api/commands?wait=completion", { token: s.tokens.operator, body: add(1) });
+    expect(ok.body.state).toBe("completed");
+    // The TTC stops (as when it has not started yet, or has crashed) and the test's own spy goes too.
+    await s.ttc.stop();
+    s.uplinkSpy.unsubscribe();
+    const historyBefore = (await s.api("GET", "/api/commands", { token: s.tokens.viewer })).body;
+    const uplinksBefore = s.uplinks.length;
+    const r = await s.api("POST", "/api/commands?wait=completion", { token: s.tokens.operator, body: add(2) });
+    expect(r.status).toBe(503);
+    expect(r.body).toMatchObject({ error: "no_ttc", message: expect.stringMatching(/no TTC on the bus takes telecommands.*nothing was sent/) });
+    expect((await s.api("GET", "/api/commands", { token: s.tokens.viewer })).body).toEqual(historyBefore);
+    expect(s.uplinks.length).toBe(uplinksBefore);
+    // Something takes TcUplink again: commands go out again.
+    const seen: unknown[] = [];
+    s.bus.subscribe(umbra.ttc.v1.TcUplink, (u) => void seen.push(u));
+    const again = await s.api("POST", "/api/commands", { token: s.tokens.operator, body: add(3) });
+    expect(again.status).toBe(202);
+    await s.bus.idle();
+    expect(seen).toHaveLength(1);
+  });
+});
+
 describe("arm, then execute", () => {
   let s: Stack;
   beforeAll(async () => {

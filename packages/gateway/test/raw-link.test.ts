@@ -428,6 +428,24 @@ describe("raw link, both transports and its edges", () => {
     expect(() => parseHostPort("host:0")).toThrow(/udpTmTo/);
   });
 
+  it("counts a TC as dropped, not sent, while no TTC on the bus takes telecommands; sends it once one does", async () => {
+    const bus = new Bus({ node: "no-ttc", clock: new SimClock() });
+    const l = await link({ bus, udpPort: 0 });
+    const u = await udpSocket();
+    const tc = new TcBuilder({ keys: keys(), spi: 1 }).areYouAlive(TTC_APID);
+    await sendUdp(u.socket, l.udpPort!, tc);
+    await until(() => l.stats().tcDropped === 1, "the TC with no TTC to be counted as dropped");
+    expect(l.stats().tcIn).toBe(0);
+    const seen: unknown[] = [];
+    bus.subscribe(umbra.ttc.v1.TcUplink, (m) => void seen.push(m));
+    await sendUdp(u.socket, l.udpPort!, tc);
+    await until(() => l.stats().tcIn === 1, "the TC to be published once a TTC is there");
+    await bus.idle();
+    expect(seen).toHaveLength(1);
+    expect(l.stats().tcDropped).toBe(1);
+    bus.close();
+  });
+
   it("never lets a TC that the bus refuses throw out of the socket handler", async () => {
     const bus = new Bus({ node: "lonely", clock: new SimClock() });
     const l = await link({ bus, udpPort: 0 });

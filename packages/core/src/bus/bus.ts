@@ -272,6 +272,20 @@ export class Bus implements LinkEvents {
     return this.addSubscriber(codec, Kind.KIND_PUBLISH, "", (d) => handler(d.message as MessageOf<C>, d.meta), options.capacity);
   }
 
+  /**
+   * Whether a message of this type published now would reach a subscriber:
+   * one on this node, or a peer that asked for the topic (a client link that
+   * is reconnecting keeps its peer's topics and queues meanwhile). A
+   * publisher that must not speak into the void (the gateway's telecommands)
+   * asks first.
+   */
+  hasSubscribers<C extends GeneratedMessageClass>(type: C): boolean {
+    const topic = codecFor(type).typeName;
+    if (this.subscribers.get(topic)?.some((s) => s.kind === Kind.KIND_PUBLISH && !s.closed)) return true;
+    for (const link of this.links) if (link.remoteTopics.has(topic)) return true;
+    return false;
+  }
+
   // ---- request / reply --------------------------------------------------
 
   /** Sends a request and waits for the first reply, or rejects with BusTimeoutError. */

@@ -270,6 +270,32 @@ describe("bus: nodes joined by links (in-process transport)", () => {
     expect(la.counters.framesOut).toBe(beforeHb);
   });
 
+  it("says whether a topic has a subscriber, here or on a peer, and follows it as peers come and go", async () => {
+    const a = node("a");
+    const b = node("b");
+    expect(a.hasSubscribers(Ping)).toBe(false);
+    const local = a.subscribe(Ping, () => undefined);
+    expect(a.hasSubscribers(Ping)).toBe(true);
+    local.unsubscribe();
+    expect(a.hasSubscribers(Ping)).toBe(false);
+    a.serve(Pong, Ping, () => ({})); // a request server is not a subscriber of published Pongs
+    expect(a.hasSubscribers(Pong)).toBe(false);
+    const [la] = join(a, b);
+    await settle(a, b);
+    expect(a.hasSubscribers(Ping)).toBe(false);
+    const remote = b.subscribe(Ping, () => undefined);
+    await settle(a, b);
+    expect(a.hasSubscribers(Ping)).toBe(true);
+    remote.unsubscribe();
+    await settle(a, b);
+    expect(a.hasSubscribers(Ping)).toBe(false);
+    b.subscribe(Ping, () => undefined);
+    await settle(a, b);
+    expect(a.hasSubscribers(Ping)).toBe(true);
+    a.detach(la);
+    expect(a.hasSubscribers(Ping)).toBe(false);
+  });
+
   it("routes through a hub: a -> hub -> c, and replies come back the same way", async () => {
     const a = node("a");
     const hub = node("hub");

@@ -7,7 +7,7 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Bus, CommandRejected, RealClock, Service, silentLogger, command, defineService, type CommandHandlers, type ServiceContext, type Clock } from "@umbra/core";
+import { Bus, CommandRejected, RealClock, Service, silentLogger, command, defineService, type CommandHandlers, type ServiceContext, type Clock, type Subscription } from "@umbra/core";
 import { KeyStore } from "@umbra/ccsds";
 import { umbra, type MessageOf } from "@umbra/proto";
 import { CommandHistory, ScheduleStore, SecurityState, TtcService, openArchive, openTtcDatabase, type Archive } from "@umbra/ttc";
@@ -106,6 +106,8 @@ export interface Stack {
   tokens: Tokens;
   /** Every TcUplink published on the bus, from anyone. */
   uplinks: MessageOf<typeof umbra.ttc.v1.TcUplink>[];
+  /** The subscription that fills `uplinks` (itself a TcUplink subscriber, as the TTC is). */
+  uplinkSpy: Subscription;
   verifications: MessageOf<typeof umbra.ttc.v1.Verification>[];
   api(method: string, path: string, options?: ApiOptions): Promise<ApiResponse>;
   /** Stops the gateway and starts it again on the same data folder. */
@@ -171,7 +173,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const bus = new Bus({ node: "payload", clock, queueCapacity: 100_000, requestTimeoutMs: 5000 });
   const uplinks: Stack["uplinks"] = [];
   const verifications: Stack["verifications"] = [];
-  bus.subscribe(umbra.ttc.v1.TcUplink, (u) => void uplinks.push(u));
+  const uplinkSpy = bus.subscribe(umbra.ttc.v1.TcUplink, (u) => void uplinks.push(u));
   bus.subscribe(umbra.ttc.v1.Verification, (v) => void verifications.push(v));
   const db = openTtcDatabase(join(root, "ttc.db"));
   const archive = openArchive(join(root, "ttc-archive.db"));
@@ -221,6 +223,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     dataDir,
     tokens: { admin, operator, viewer },
     uplinks,
+    uplinkSpy,
     verifications,
     api,
     async restartGateway(more = {}) {
