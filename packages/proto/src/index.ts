@@ -16,5 +16,6 @@ export {
 } from "./codec.js";
 export { codecByName, codecFor, isKnownMessageType, messageClassByName, messageTypeNames } from "./registry.js";
 export { validateMessage } from "./validate.js";
+export { INTEGER_RANGES, integerRange, isSixtyFourBit, type IntegerType } from "./scalars.js";
 /** The JSON descriptor of every message (protobufjs INamespace): for tools that need reflection, e.g. the gateway's argument schemas and XTCE export. */
 export { default as messageDescriptor } from "../generated/descriptor.js";

@@ -10,6 +10,7 @@
 // there is a problem to report.
 import protobuf from "protobufjs/light.js";
 import { reflectedType } from "./schema.js";
+import { INTEGER_RANGES, isSixtyFourBit } from "./scalars.js";
 
 const MAX_DEPTH = 32;
 
@@ -59,16 +60,12 @@ function int64Check(type: string, min: bigint, max: bigint): Check {
 }
 
 const SCALAR_CHECKS: Record<string, Check> = {
-  int32: int32Check("int32", -(2 ** 31), 2 ** 31 - 1),
-  sint32: int32Check("sint32", -(2 ** 31), 2 ** 31 - 1),
-  sfixed32: int32Check("sfixed32", -(2 ** 31), 2 ** 31 - 1),
-  uint32: int32Check("uint32", 0, 2 ** 32 - 1),
-  fixed32: int32Check("fixed32", 0, 2 ** 32 - 1),
-  int64: int64Check("int64", -(2n ** 63n), 2n ** 63n - 1n),
-  sint64: int64Check("sint64", -(2n ** 63n), 2n ** 63n - 1n),
-  sfixed64: int64Check("sfixed64", -(2n ** 63n), 2n ** 63n - 1n),
-  uint64: int64Check("uint64", 0n, 2n ** 64n - 1n),
-  fixed64: int64Check("fixed64", 0n, 2n ** 64n - 1n),
+  ...Object.fromEntries(
+    Object.entries(INTEGER_RANGES).map(([type, [min, max]]) => [
+      type,
+      isSixtyFourBit(type) ? int64Check(type, min, max) : int32Check(type, Number(min), Number(max)),
+    ]),
+  ),
   double: (v, path) => (typeof v === "number" ? undefined : `${path}: expected a number (double), got ${show(v)}`),
   float: (v, path) => (typeof v === "number" ? undefined : `${path}: expected a number (float), got ${show(v)}`),
   bool: (v, path) => (typeof v === "boolean" ? undefined : `${path}: expected a boolean, got ${show(v)}`),

@@ -17,6 +17,7 @@
 // arguments or reasons. Units are not declared for arguments; fields carry
 // them in their names by the project's convention (deadlineInS, quotaJoules,
 // timeoutMs), and unitOfField reads them from there.
+import { integerRange, isSixtyFourBit } from "@umbra/proto/scalars";
 
 export type JsonSchema = Record<string, unknown>;
 
@@ -64,19 +65,6 @@ export const MAX_FIELD_CHARS = 65_536;
 /** How deep nested messages become nested groups (deeper ones are JSON text). */
 const MAX_GROUP_DEPTH = 3;
 const MAX_JSON_DEPTH = 32;
-
-const INT_TYPES: Record<string, [bigint, bigint]> = {
-  int32: [-(2n ** 31n), 2n ** 31n - 1n],
-  sint32: [-(2n ** 31n), 2n ** 31n - 1n],
-  sfixed32: [-(2n ** 31n), 2n ** 31n - 1n],
-  uint32: [0n, 2n ** 32n - 1n],
-  fixed32: [0n, 2n ** 32n - 1n],
-  int64: [-(2n ** 63n), 2n ** 63n - 1n],
-  sint64: [-(2n ** 63n), 2n ** 63n - 1n],
-  sfixed64: [-(2n ** 63n), 2n ** 63n - 1n],
-  uint64: [0n, 2n ** 64n - 1n],
-  fixed64: [0n, 2n ** 64n - 1n],
-};
 
 // ---- units from names -------------------------------------------------------
 
@@ -137,8 +125,9 @@ function fieldOf(name: string, path: string, schema: JsonSchema, top: boolean, d
   const format = typeof schema["format"] === "string" ? schema["format"] : "";
   const anyOf = Array.isArray(schema["anyOf"]) ? (schema["anyOf"] as unknown[]).filter(isObject) : undefined;
   // 64-bit integers: an integer (safe range) or a decimal string; the rules in x-minimum / x-maximum.
-  if (anyOf && INT_TYPES[format] && (format.endsWith("64"))) {
-    const [lo, hi] = INT_TYPES[format]!;
+  const formatRange = integerRange(format);
+  if (anyOf && formatRange && isSixtyFourBit(format)) {
+    const [lo, hi] = formatRange;
     const rmin = numberOr(schema["x-minimum"]);
     const rmax = numberOr(schema["x-maximum"]);
     const min = rmin === undefined ? lo : bigMax(lo, BigInt(Math.ceil(rmin)));
@@ -228,7 +217,7 @@ export function leafFields(fields: readonly FieldSpec[]): FieldSpec[] {
 export function rangeText(f: FieldSpec): string {
   const parts: string[] = [];
   if (f.kind === "choice" || f.kind === "enum") return f.options?.length ? `one of ${f.options.join(", ")}` : "";
-  const typeRange = INT_TYPES[f.type];
+  const typeRange = integerRange(f.type);
   const min = f.min !== undefined && !(typeRange && String(typeRange[0]) === String(f.min)) ? f.min : undefined;
   const max = f.max !== undefined && !(typeRange && String(typeRange[1]) === String(f.max)) ? f.max : undefined;
   if (min !== undefined && max !== undefined) parts.push(`${min}..${max}`);
@@ -277,7 +266,7 @@ function scalarFromText(f: FieldSpec, text: string): unknown {
     case "int64": {
       if (!INTEGER_TEXT.test(t)) throw new Problem(`expected a whole number, got ${show(t)}`);
       const n = BigInt(t);
-      const range = INT_TYPES[f.type];
+      const range = integerRange(f.type);
       if (range && (n < range[0] || n > range[1])) throw new Problem(`${n} is out of range for ${f.type} (${range[0]}..${range[1]})`);
       if (!range && (n > BigInt(Number.MAX_SAFE_INTEGER) || n < BigInt(Number.MIN_SAFE_INTEGER))) throw new Problem(`${n} is too large`);
       checkBounds(f, f.kind === "int64" ? n : Number(n), n.toString());

@@ -9,7 +9,7 @@
 // Pure, and it never throws: any input gives either the message or a
 // refusal whose text names the field (`args.windows[0].startNs: ...`).
 import { checkArgumentRules, type ArgumentRuleSpec } from "@umbra/core";
-import { codecByName } from "@umbra/proto";
+import { codecByName, integerRange } from "@umbra/proto";
 import { SIXTY_FOUR_BIT, type FieldInfo, type ProtoTypes } from "./proto-types.js";
 
 export type ArgumentCheck =
@@ -17,19 +17,6 @@ export type ArgumentCheck =
   | { ok: false; field: string; message: string };
 
 const MAX_DEPTH = 32;
-
-const INT_RANGES: Record<string, [bigint, bigint]> = {
-  int32: [-(2n ** 31n), 2n ** 31n - 1n],
-  sint32: [-(2n ** 31n), 2n ** 31n - 1n],
-  sfixed32: [-(2n ** 31n), 2n ** 31n - 1n],
-  uint32: [0n, 2n ** 32n - 1n],
-  fixed32: [0n, 2n ** 32n - 1n],
-  int64: [-(2n ** 63n), 2n ** 63n - 1n],
-  sint64: [-(2n ** 63n), 2n ** 63n - 1n],
-  sfixed64: [-(2n ** 63n), 2n ** 63n - 1n],
-  uint64: [0n, 2n ** 64n - 1n],
-  fixed64: [0n, 2n ** 64n - 1n],
-};
 
 class Refusal {
   constructor(
@@ -54,7 +41,7 @@ const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$
 const BASE64URL = /^[A-Za-z0-9_-]*$/;
 
 function scalar(type: string, value: unknown, path: string): unknown {
-  const range = INT_RANGES[type];
+  const range = integerRange(type);
   if (range) {
     let n: bigint;
     if (typeof value === "number") {
@@ -146,7 +133,7 @@ function message(types: ProtoTypes, typeName: string, value: unknown, path: stri
 }
 
 function scalarKey(type: string, key: string): bigint | undefined {
-  const range = INT_RANGES[type];
+  const range = integerRange(type);
   if (!range || !/^-?[0-9]{1,20}$/.test(key)) return undefined;
   const n = BigInt(key);
   return n < range[0] || n > range[1] ? undefined : n;

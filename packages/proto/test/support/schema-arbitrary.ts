@@ -4,6 +4,7 @@
 import fc from "fast-check";
 import protobuf from "protobufjs/light.js";
 import descriptor from "../../generated/descriptor.js";
+import { integerRange } from "../../src/scalars.js";
 
 export const schemaRoot = protobuf.Root.fromJSON(descriptor);
 schemaRoot.resolveAll();
@@ -30,22 +31,9 @@ const HOSTILE: unknown[] = [
   new Uint8Array([1, 2]),
 ];
 
-const INT_RANGES: Record<string, [bigint, bigint]> = {
-  int32: [-(2n ** 31n), 2n ** 31n - 1n],
-  sint32: [-(2n ** 31n), 2n ** 31n - 1n],
-  sfixed32: [-(2n ** 31n), 2n ** 31n - 1n],
-  uint32: [0n, 2n ** 32n - 1n],
-  fixed32: [0n, 2n ** 32n - 1n],
-  int64: [-(2n ** 63n), 2n ** 63n - 1n],
-  sint64: [-(2n ** 63n), 2n ** 63n - 1n],
-  sfixed64: [-(2n ** 63n), 2n ** 63n - 1n],
-  uint64: [0n, 2n ** 64n - 1n],
-  fixed64: [0n, 2n ** 64n - 1n],
-};
-
 /** A valid value of one element type (scalar, enum or message). */
 function validElement(type: string, resolved: protobuf.ReflectionObject | null, depth: number, hostile: boolean): fc.Arbitrary<unknown> {
-  const range = INT_RANGES[type];
+  const range = integerRange(type);
   if (range) {
     const big = fc.bigInt({ min: range[0], max: range[1] });
     if (type.endsWith("64")) return fc.oneof(big, big.filter((b) => b >= BigInt(Number.MIN_SAFE_INTEGER) && b <= BigInt(Number.MAX_SAFE_INTEGER)).map(Number));
