@@ -258,6 +258,17 @@ describe("parsing what the operator typed", () => {
     );
   });
 
+  it("takes null as unset for a field, but refuses it as a list item or a map value, as the gateway does", () => {
+    // Found by the gateway's agreement property (console-forms.test.ts): {"windows": [null]} passed here and was refused there.
+    const windows = { type: "array", items: { type: "object", properties: { startNs: { type: "integer" } }, additionalProperties: false } };
+    expect(checkJson(windows, [null], "args.windows")).toBe("args.windows[0]: null is not a value here (a list item or a map value must be given)");
+    expect(checkJson(windows, [{ startNs: null }], "args.windows")).toBeUndefined(); // a field of an item may be null (unset)
+    expect(checkJson(windows, null, "args.windows")).toBeUndefined(); // the field itself: unset
+    const map = { type: "object", additionalProperties: { type: "string" } };
+    expect(checkJson(map, { a: null }, "args.tags")).toMatch(/^args\.tags\["a"\]: null is not a value here/);
+    expect(checkJson({ type: "array", items: { anyOf: [{ type: "integer" }, { type: "string" }] } }, [1, null], "x")).toMatch(/^x\[1\]: null is not a value here/);
+  });
+
   it("checks JSON values against the schema subset the gateway uses", () => {
     expect(checkJson({ type: "integer", minimum: 0 }, 1.5, "x")).toBe("x: expected a whole number, got 1.5");
     expect(checkJson({ type: "boolean" }, "yes", "x")).toBe("x: expected true or false");

@@ -327,13 +327,14 @@ export function parseJsonSafely(text: string): { ok: true; value: unknown } | { 
 }
 
 /** Checks a JSON value against the subset of JSON Schema the gateway's argument schemas use. Returns the first problem as "path: reason", or undefined. */
-export function checkJson(schema: unknown, value: unknown, path: string, depth = 0): string | undefined {
+export function checkJson(schema: unknown, value: unknown, path: string, depth = 0, nullMeansUnset = true): string | undefined {
   if (depth > MAX_JSON_DEPTH) return `${path}: nested deeper than ${MAX_JSON_DEPTH}`;
   if (!isObject(schema)) return undefined;
-  if (value === null) return undefined; // null = not set, as the gateway reads it
+  // A field set to null is not set, as the gateway reads it; an item of a list or a map's value has no "unset".
+  if (value === null) return nullMeansUnset ? undefined : `${path}: null is not a value here (a list item or a map value must be given)`;
   const anyOf = Array.isArray(schema["anyOf"]) ? (schema["anyOf"] as unknown[]) : undefined;
   if (anyOf) {
-    const problems = anyOf.map((s) => checkJson(s, value, path, depth + 1));
+    const problems = anyOf.map((s) => checkJson(s, value, path, depth + 1, nullMeansUnset));
     if (problems.some((p) => p === undefined)) return undefined;
     // The reason from the branch of the value's own JSON type says most ("12x" is a malformed number string, not "not an integer").
     const jsonType = typeof value === "number" ? ["integer", "number"] : [typeof value === "object" ? (Array.isArray(value) ? "array" : "object") : typeof value];
@@ -352,7 +353,7 @@ export function checkJson(schema: unknown, value: unknown, path: string, depth =
         } else if (schema["additionalProperties"] === false) {
           return `${path}.${k}: unknown field (expected ${Object.keys(props).join(", ") || "none"})`;
         } else if (isObject(schema["additionalProperties"])) {
-          const p = checkJson(schema["additionalProperties"], v, `${path}[${JSON.stringify(k.slice(0, 40))}]`, depth + 1);
+          const p = checkJson(schema["additionalProperties"], v, `${path}[${JSON.stringify(k.slice(0, 40))}]`, depth + 1, false);
           if (p) return p;
         }
       }
@@ -361,7 +362,7 @@ export function checkJson(schema: unknown, value: unknown, path: string, depth =
     case "array": {
       if (!Array.isArray(value)) return `${path}: expected an array`;
       for (let i = 0; i < value.length; i++) {
-        const p = checkJson(schema["items"], value[i], `${path}[${i}]`, depth + 1);
+        const p = checkJson(schema["items"], value[i], `${path}[${i}]`, depth + 1, false);
         if (p) return p;
       }
       return undefined;
