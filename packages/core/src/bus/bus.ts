@@ -299,7 +299,7 @@ export class Bus implements LinkEvents {
     const codec = codecFor(type);
     let payload: Uint8Array;
     try {
-      payload = codec.encode(value as Init<unknown>); // its own bytes: the timeout and sync checks come before route()
+      payload = codec.encode(value as Init<unknown>); // bytes of its own: requests are not the hot path, and the checks below come between
     } catch (err) {
       return Promise.reject(err);
     }
