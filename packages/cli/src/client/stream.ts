@@ -65,6 +65,8 @@ export function followStream(client: GatewayClient, subscription: Subscription, 
       options.onOpen?.();
     });
     ws.on("message", (data) => {
+      // Frames that arrived with the one that stopped it are still emitted after terminate(): drop them.
+      if (settled) return;
       let m: StreamMessage;
       try {
         m = JSON.parse(data.toString()) as StreamMessage;
