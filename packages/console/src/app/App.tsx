@@ -7,6 +7,7 @@ import { canCommand, parseSession, type Session } from "../logic/session.js";
 import { extrapolateMission, formatUtc, type ClockReading } from "../logic/time.js";
 import { Api, ApiError, request } from "./api.js";
 import { Commands } from "./Commands.js";
+import { usePolling } from "./controls.js";
 import { EMPTY_DICTIONARY, toDictionary, type Dictionary } from "./dictionary.js";
 import { Events } from "./Events.js";
 import { Jobs } from "./Jobs.js";
@@ -102,26 +103,16 @@ function Shell(props: { session: Session; onLogout: (why?: string) => void }) {
   }, [stores]);
 
   // The dictionary: at once, then every 15 s (services declare themselves as they start).
-  useEffect(() => {
-    let stopped = false;
-    const load = async () => {
-      try {
-        const d = toDictionary(await stores.api.get("/api/dictionary"));
-        if (!stopped) {
-          setDictionary(d);
-          setDictionaryError(undefined);
-        }
-      } catch (err) {
-        if (!stopped) setDictionaryError(err instanceof Error ? err.message : String(err));
-      }
-    };
-    void load();
-    const t = setInterval(() => void load(), 15_000);
-    return () => {
-      stopped = true;
-      clearInterval(t);
-    };
-  }, [stores]);
+  usePolling(
+    async () => toDictionary(await stores.api.get("/api/dictionary")),
+    15_000,
+    [stores],
+    (d) => {
+      setDictionary(d);
+      setDictionaryError(undefined);
+    },
+    (err) => setDictionaryError(err instanceof Error ? err.message : String(err)),
+  );
 
   useEffect(() => {
     const onHash = () => setView(viewOfHash());

@@ -11,6 +11,7 @@ import { fieldsOf, parseArguments, rangeText, type FieldError, type FieldSpec, t
 import { formatUtcTime } from "../logic/time.js";
 import { isFinal, pipeline, toCommandRecord, type CommandRecord } from "../logic/verification.js";
 import { errorText, type Api } from "./api.js";
+import { Choice, plainOptions } from "./controls.js";
 import type { CommandDef, Dictionary } from "./dictionary.js";
 import { useChanges, type CommandTracker, type TrackedCommand } from "./state.js";
 
@@ -133,27 +134,22 @@ function CommandSender(props: { api: Api; dictionary: Dictionary; tracker: Comma
   return (
     <div class="sender" data-testid="command-sender">
       <div class="picker">
-        <label>
-          Service
-          <select value={service.name} onChange={(e) => setServiceName(e.currentTarget.value)} data-testid="command-service" disabled={!!armed}>
-            {services.map((s) => (
-              <option key={s.name} value={s.name}>
-                {s.name}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Command
-          <select value={command.name} onChange={(e) => setCommandName(e.currentTarget.value)} data-testid="command-name" disabled={!!armed}>
-            {service.commands.map((c) => (
-              <option key={c.name} value={c.name}>
-                {c.name}
-                {c.critical ? " (critical)" : ""}
-              </option>
-            ))}
-          </select>
-        </label>
+        <Choice
+          label="Service"
+          value={service.name}
+          options={plainOptions(services.map((s) => s.name))}
+          onChange={setServiceName}
+          testId="command-service"
+          disabled={!!armed}
+        />
+        <Choice
+          label="Command"
+          value={command.name}
+          options={service.commands.map((c) => ({ value: c.name, label: c.critical ? `${c.name} (critical)` : c.name }))}
+          onChange={setCommandName}
+          testId="command-name"
+          disabled={!!armed}
+        />
       </div>
       <form class="command-form" onSubmit={submit} data-testid="command-form" noValidate>
         <p class="hint">

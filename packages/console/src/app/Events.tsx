@@ -6,10 +6,12 @@ import { useState } from "preact/hooks";
 import { matchesFilter, MAX_FILTER_TEXT, SEVERITIES, type EventFilter, type Severity } from "../logic/events.js";
 import { formatMission } from "../logic/time.js";
 import { errorText } from "./api.js";
+import { Choice, plainOptions, type ChoiceOption } from "./controls.js";
 import type { Dictionary } from "./dictionary.js";
 import { useChanges, type EventStore } from "./state.js";
 
 const SHOWN = 500;
+const ALL: ChoiceOption = { value: "", label: "all" };
 
 export function Events(props: { store: EventStore; dictionary: Dictionary }) {
   const { store, dictionary } = props;
@@ -37,28 +39,14 @@ export function Events(props: { store: EventStore; dictionary: Dictionary }) {
     <section aria-labelledby="events-title">
       <h1 id="events-title">Events and alarms</h1>
       <form class="filters" onSubmit={(e) => e.preventDefault()} data-testid="event-filters">
-        <label>
-          Least severity
-          <select value={minSeverity} onChange={(e) => setMinSeverity(e.currentTarget.value as Severity | "")} data-testid="filter-severity">
-            <option value="">all</option>
-            {SEVERITIES.map((s) => (
-              <option key={s} value={s}>
-                {s}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Service
-          <select value={service} onChange={(e) => setService(e.currentTarget.value)} data-testid="filter-service">
-            <option value="">all</option>
-            {services.map((s) => (
-              <option key={s} value={s}>
-                {s}
-              </option>
-            ))}
-          </select>
-        </label>
+        <Choice
+          label="Least severity"
+          value={minSeverity}
+          options={[ALL, ...plainOptions(SEVERITIES)]}
+          onChange={(v) => setMinSeverity(v as Severity | "")}
+          testId="filter-severity"
+        />
+        <Choice label="Service" value={service} options={[ALL, ...plainOptions(services)]} onChange={setService} testId="filter-service" />
         <label>
           Text
           <input type="search" value={text} maxLength={MAX_FILTER_TEXT} onInput={(e) => setText(e.currentTarget.value)} placeholder="words in the message or arguments" data-testid="filter-text" />

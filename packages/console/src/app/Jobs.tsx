@@ -2,12 +2,13 @@
 // state, tenant, energy and, for a waiting job, why it waits and what can be
 // done; a job's decisions (GET /api/jobs/:id) on request.
 import { Fragment } from "preact";
-import { useEffect, useState } from "preact/hooks";
+import { useState } from "preact/hooks";
 import { formatEnergy, formatProgress, jobStateName, toJobRows, waitingReason, type JobRow } from "../logic/jobs.js";
 import { formatMission } from "../logic/time.js";
 import { errorText, type Api } from "./api.js";
+import { Choice, usePolling } from "./controls.js";
 
-const STATE_FILTERS = ["", "queued", "admitted", "running", "paused", "done", "failed", "cancelled", "expired"];
+const STATE_OPTIONS = ["", "queued", "admitted", "running", "paused", "done", "failed", "cancelled", "expired"].map((s) => ({ value: s, label: s || "all" }));
 
 interface Decision {
   missionTimeNs: string;
@@ -24,29 +25,16 @@ export function Jobs(props: { api: Api }) {
   const [tenant, setTenant] = useState("");
   const [open, setOpen] = useState<{ id: string; decisions?: Decision[]; error?: string } | undefined>(undefined);
 
-  useEffect(() => {
-    let stopped = false;
-    const load = async () => {
-      try {
-        const q = new URLSearchParams();
-        if (state) q.set("state", state);
-        const query = q.toString();
-        const body = await api.get(`/api/jobs${query ? `?${query}` : ""}`);
-        if (!stopped) {
-          setJobs(toJobRows(body));
-          setError(undefined);
-        }
-      } catch (err) {
-        if (!stopped) setError(errorText(err));
-      }
-    };
-    void load();
-    const t = setInterval(() => void load(), 5000);
-    return () => {
-      stopped = true;
-      clearInterval(t);
-    };
-  }, [api, state]);
+  usePolling(
+    () => api.get(`/api/jobs${state ? `?${new URLSearchParams({ state })}` : ""}`),
+    5000,
+    [api, state],
+    (body) => {
+      setJobs(toJobRows(body));
+      setError(undefined);
+    },
+    (err) => setError(errorText(err)),
+  );
 
   const details = async (id: string) => {
     if (open?.id === id) {
@@ -74,16 +62,7 @@ export function Jobs(props: { api: Api }) {
     <section aria-labelledby="jobs-title">
       <h1 id="jobs-title">Jobs</h1>
       <form class="filters" onSubmit={(e) => e.preventDefault()}>
-        <label>
-          State
-          <select value={state} onChange={(e) => setState(e.currentTarget.value)} data-testid="jobs-state">
-            {STATE_FILTERS.map((s) => (
-              <option key={s} value={s}>
-                {s || "all"}
-              </option>
-            ))}
-          </select>
-        </label>
+        <Choice label="State" value={state} options={STATE_OPTIONS} onChange={setState} testId="jobs-state" />
         <label>
           Tenant
           <input type="search" value={tenant} maxLength={64} onInput={(e) => setTenant(e.currentTarget.value)} data-testid="jobs-tenant" />

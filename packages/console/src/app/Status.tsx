@@ -3,12 +3,13 @@
 // the contact window, the job runner, and every service's heartbeat. Values
 // carry their units and limit colours from the dictionary.
 import type { ComponentChildren } from "preact";
-import { useEffect, useState } from "preact/hooks";
+import { useState } from "preact/hooks";
 import { unitOfField } from "../logic/forms.js";
 import { formatValue } from "../logic/format.js";
 import { classify, type LimitClass } from "../logic/limits.js";
 import { contactWindow, modeName, resetReasonName, throttleStateName } from "../logic/status.js";
 import { errorText, type Api } from "./api.js";
+import { usePolling } from "./controls.js";
 import { telemetryDef, type Dictionary } from "./dictionary.js";
 
 type Group = Record<string, unknown>;
@@ -62,26 +63,16 @@ export function Status(props: { api: Api; dictionary: Dictionary }) {
   const [status, setStatus] = useState<StatusJson | undefined>(undefined);
   const [error, setError] = useState<string | undefined>(undefined);
 
-  useEffect(() => {
-    let stopped = false;
-    const load = async () => {
-      try {
-        const s = await api.get<StatusJson>("/api/status");
-        if (!stopped) {
-          setStatus(s ?? {});
-          setError(undefined);
-        }
-      } catch (err) {
-        if (!stopped) setError(errorText(err));
-      }
-    };
-    void load();
-    const t = setInterval(() => void load(), 2000);
-    return () => {
-      stopped = true;
-      clearInterval(t);
-    };
-  }, [api]);
+  usePolling(
+    () => api.get<StatusJson>("/api/status"),
+    2000,
+    [api],
+    (s) => {
+      setStatus(s ?? {});
+      setError(undefined);
+    },
+    (err) => setError(errorText(err)),
+  );
 
   const d = dictionary;
   const sup = status?.supervisor ?? {};

@@ -8,15 +8,18 @@ import { classify, describeLimits, limitText } from "../logic/limits.js";
 import { formatMission } from "../logic/time.js";
 import { telemetryDef, type Dictionary } from "./dictionary.js";
 import { Plot } from "./Plot.js";
+import { Choice, plainOptions } from "./controls.js";
 import { MAX_PICKED, useChanges, type LiveTelemetry } from "./state.js";
 
-const WINDOWS: [string, number][] = [
-  ["5 min", 5 * 60_000],
-  ["15 min", 15 * 60_000],
-  ["1 h", 3_600_000],
-  ["6 h", 6 * 3_600_000],
-  ["24 h", 24 * 3_600_000],
-];
+const WINDOW_OPTIONS = (
+  [
+    ["5 min", 5 * 60_000],
+    ["15 min", 15 * 60_000],
+    ["1 h", 3_600_000],
+    ["6 h", 6 * 3_600_000],
+    ["24 h", 24 * 3_600_000],
+  ] as const
+).map(([label, ms]) => ({ value: String(ms), label }));
 
 export function Telemetry(props: { dictionary: Dictionary; telemetry: LiveTelemetry }) {
   const { dictionary, telemetry } = props;
@@ -38,40 +41,24 @@ export function Telemetry(props: { dictionary: Dictionary; telemetry: LiveTeleme
           if (chosen && chosenParam) telemetry.pick(parameterKey(chosen.name, chosenParam.name));
         }}
       >
-        <label>
-          Service
-          <select value={chosen?.name ?? ""} onChange={(e) => setService(e.currentTarget.value)} data-testid="picker-service">
-            {services.map((s) => (
-              <option key={s.name} value={s.name}>
-                {s.name}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Parameter
-          <select value={chosenParam?.name ?? ""} onChange={(e) => setParameter(e.currentTarget.value)} data-testid="picker-parameter">
-            {params.map((p) => (
-              <option key={p.name} value={p.name} title={p.description}>
-                {p.name}
-                {p.unit ? ` (${p.unit})` : ""}
-              </option>
-            ))}
-          </select>
-        </label>
+        <Choice label="Service" value={chosen?.name ?? ""} options={plainOptions(services.map((s) => s.name))} onChange={setService} testId="picker-service" />
+        <Choice
+          label="Parameter"
+          value={chosenParam?.name ?? ""}
+          options={params.map((p) => ({ value: p.name, label: p.unit ? `${p.name} (${p.unit})` : p.name, title: p.description }))}
+          onChange={setParameter}
+          testId="picker-parameter"
+        />
         <button type="submit" disabled={!chosenParam || telemetry.picked.length >= MAX_PICKED} data-testid="picker-add">
           Plot
         </button>
-        <label>
-          Window (mission time)
-          <select value={String(telemetry.windowMs)} onChange={(e) => telemetry.setWindow(Number(e.currentTarget.value))} data-testid="picker-window">
-            {WINDOWS.map(([label, ms]) => (
-              <option key={ms} value={String(ms)}>
-                {label}
-              </option>
-            ))}
-          </select>
-        </label>
+        <Choice
+          label="Window (mission time)"
+          value={String(telemetry.windowMs)}
+          options={WINDOW_OPTIONS}
+          onChange={(v) => telemetry.setWindow(Number(v))}
+          testId="picker-window"
+        />
       </form>
       {chosenParam?.description ? <p class="hint">{chosenParam.description}</p> : null}
       {telemetry.picked.length === 0 ? <p class="empty">No parameter picked yet: choose one above and press Plot.</p> : null}
