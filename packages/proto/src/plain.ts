@@ -55,7 +55,9 @@ function fillerOf(type: protobuf.Type): Filler {
   for (const f of fields) {
     const resolved = f.resolvedType;
     if (!(resolved instanceof protobuf.Type)) continue;
-    nested.push({ name: f.name, shape: f.map ? "map" : f.repeated ? "repeated" : "single", fill: () => fillerOf(resolved) });
+    // Looked up on first use (a type may nest itself), then kept: this runs on every decode.
+    let nestedFiller: Filler | undefined;
+    nested.push({ name: f.name, shape: f.map ? "map" : f.repeated ? "repeated" : "single", fill: () => (nestedFiller ??= fillerOf(resolved)) });
   }
   filler = (decoded) => {
     const out = Object.assign({ ...template }, decoded);
