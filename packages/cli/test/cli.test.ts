@@ -2,25 +2,9 @@
 // and errors that need no gateway.
 import { describe, expect, it } from "vitest";
 import { runCli } from "../src/cli.js";
-import type { Io } from "../src/io.js";
+import { recordingIo } from "./support/io.js";
 
-function io(env: Record<string, string> = {}): Io & { stdout: string[]; stderr: string[] } {
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  return {
-    stdout,
-    stderr,
-    out: (t) => void stdout.push(t),
-    err: (t) => void stderr.push(t),
-    interactive: false,
-    confirm: async () => false,
-    env,
-    cwd: "/nonexistent-umbra-cwd",
-    tokenFiles: [],
-    now: () => Date.UTC(2026, 5, 1),
-    interrupt: () => new AbortController().signal,
-  };
-}
+const io = (env: Record<string, string> = {}) => recordingIo({ env, cwd: "/nonexistent-umbra-cwd", now: () => Date.UTC(2026, 5, 1) });
 
 describe("umbra", () => {
   it("--help lists every command, exit 0; no command is a usage error, exit 2", async () => {

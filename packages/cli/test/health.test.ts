@@ -10,7 +10,7 @@ import { Bus, BusServer, RealClock, parseEndpoint, silentLogger } from "@umbra/c
 import { umbra, type InitOf } from "@umbra/proto";
 import { runCli } from "../src/cli.js";
 import { judgeHealth } from "../src/commands/health.js";
-import type { Io } from "../src/io.js";
+import { recordingIo } from "./support/io.js";
 
 const S = umbra.supervisor.v1;
 const P = S.ProcessState;
@@ -53,23 +53,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function io(): Io & { stdout: string[]; stderr: string[] } {
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  return {
-    stdout,
-    stderr,
-    out: (t) => void stdout.push(t),
-    err: (t) => void stderr.push(t),
-    interactive: false,
-    confirm: async () => false,
-    env: {},
-    cwd: dir,
-    tokenFiles: [],
-    now: () => Date.now(),
-    interrupt: () => new AbortController().signal,
-  };
-}
+const io = () => recordingIo({ cwd: dir, now: () => Date.now() });
 
 async function health(args: string[]) {
   const a = io();
