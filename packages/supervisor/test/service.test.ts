@@ -6,62 +6,14 @@ import { Bus, SimClock, fromValueMessage, sendCommand, silentLogger, toValueMess
 import type { PowerPort, PowerReadings, WatchdogBootStatus, WatchdogPort, WatchdogStatus } from "@umbra/platform";
 import { umbra, type GeneratedMessageClass, type InitOf, type MessageOf } from "@umbra/proto";
 import { BootRecord, type BootInfo } from "../src/boot-record.js";
-import { ProcessTable, type LaunchedProcess, type ProcessExit, type ProcessLauncher, type SupervisedService } from "../src/process-table.js";
+import { ProcessTable, type SupervisedService } from "../src/process-table.js";
+import { FakeLauncher } from "./support/fake-processes.js";
 import { SupervisorService, type SupervisorSettings } from "../src/service.js";
 
 const { CommandStatus } = umbra.core.v1;
 const { PayloadMode, ProcessState, ResetReason } = umbra.supervisor.v1;
 
 // ---- a simulated world of service processes -----------------------------------
-
-class FakeProcess implements LaunchedProcess {
-  readonly signals: string[] = [];
-  readonly exited: Promise<ProcessExit>;
-  dead = false;
-  /** Stops sending heartbeats (hung) while still alive. */
-  hung = false;
-  private resolveExit!: (e: ProcessExit) => void;
-
-  constructor(
-    readonly service: string,
-    readonly pid: number,
-  ) {
-    this.exited = new Promise((r) => (this.resolveExit = r));
-  }
-
-  kill(signal: "SIGTERM" | "SIGKILL"): void {
-    this.signals.push(signal);
-    this.exit({ code: null, signal });
-  }
-
-  exit(e: ProcessExit = { code: 1, signal: null }): void {
-    if (this.dead) return;
-    this.dead = true;
-    this.resolveExit(e);
-  }
-}
-
-class FakeLauncher implements ProcessLauncher {
-  readonly launched: FakeProcess[] = [];
-  private nextPid = 5000;
-  /** Services whose processes die at once (before their first heartbeat). */
-  readonly crashing = new Set<string>();
-
-  launch(service: string): LaunchedProcess {
-    const p = new FakeProcess(service, this.nextPid++);
-    this.launched.push(p);
-    if (this.crashing.has(service)) queueMicrotask(() => p.exit({ code: 1, signal: null }));
-    return p;
-  }
-
-  of(service: string): FakeProcess[] {
-    return this.launched.filter((p) => p.service === service);
-  }
-
-  live(service: string): FakeProcess | undefined {
-    return this.of(service).find((p) => !p.dead);
-  }
-}
 
 class FakeWatchdog implements WatchdogPort {
   armedWith: number[] = [];

@@ -12,7 +12,8 @@ import { Bus, SimClock, silentLogger } from "@umbra/core";
 import type { WatchdogPort, WatchdogStatus } from "@umbra/platform";
 import { umbra } from "@umbra/proto";
 import { BootRecord } from "../src/boot-record.js";
-import { ProcessTable, type LaunchedProcess, type ProcessExit, type ProcessLauncher } from "../src/process-table.js";
+import { ProcessTable } from "../src/process-table.js";
+import { FakeLauncher } from "./support/fake-processes.js";
 import { SupervisorService } from "../src/service.js";
 import { SystemdNotifier, allUp, keptServicesHealthy, notifyingWatchdog, spawnSystemdNotify } from "../src/systemd-notify.js";
 
@@ -76,38 +77,6 @@ describe("SystemdNotifier", () => {
 
 // ---- the supervisor service kicking a wrapped watchdog --------------------------
 
-class FakeProcess implements LaunchedProcess {
-  readonly exited: Promise<ProcessExit>;
-  dead = false;
-  private resolveExit!: (e: ProcessExit) => void;
-  constructor(
-    readonly service: string,
-    readonly pid: number,
-  ) {
-    this.exited = new Promise((r) => (this.resolveExit = r));
-  }
-  kill(signal: "SIGTERM" | "SIGKILL"): void {
-    this.exit({ code: null, signal });
-  }
-  exit(e: ProcessExit = { code: 1, signal: null }): void {
-    if (this.dead) return;
-    this.dead = true;
-    this.resolveExit(e);
-  }
-}
-
-class Launcher implements ProcessLauncher {
-  readonly launched: FakeProcess[] = [];
-  readonly crashing = new Set<string>();
-  private pid = 7000;
-  launch(service: string): LaunchedProcess {
-    const p = new FakeProcess(service, this.pid++);
-    this.launched.push(p);
-    if (this.crashing.has(service)) queueMicrotask(() => p.exit());
-    return p;
-  }
-}
-
 class HardwareWatchdog implements WatchdogPort {
   kicks = 0;
   private armed = false;
@@ -135,7 +104,7 @@ describe("the supervisor under systemd", () => {
     const bus = new Bus({ node: "supervisor", clock, logger: silentLogger(), queueCapacity: 100_000 });
     const record = new BootRecord(join(tmp, "supervisor.db"));
     const boot = record.begin(clock.nowTaiNs(), {}, 3);
-    const launcher = new Launcher();
+    const launcher = new FakeLauncher();
     const hardware = new HardwareWatchdog();
     const r = recorder();
     const notifier = SystemdNotifier.fromEnv({ env: { NOTIFY_SOCKET: "/run/systemd/notify", WATCHDOG_USEC: "30000000" }, send: r.send })!;
