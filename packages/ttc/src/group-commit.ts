@@ -47,6 +47,8 @@ export type Urgency = "soon" | "turn";
 
 export class GroupCommit {
   #queue: Unit[] = [];
+  /** Units that schedule no flush of their own: they ride the next commit, whatever makes it (see {@link addBehind}). */
+  #behind: Unit[] = [];
   /** The flushes already scheduled, by urgency. */
   readonly #scheduled = new Set<Urgency>();
   /** Commits made and units carried (for diagnostics and tests). */
@@ -54,9 +56,14 @@ export class GroupCommit {
 
   constructor(private readonly o: GroupCommitOptions) {}
 
-  /** Units waiting for the commit. */
+  /** Units waiting for a commit (behind ones included). */
   get waiting(): number {
-    return this.#queue.length;
+    return this.#queue.length + this.#behind.length;
+  }
+
+  /** Units waiting behind: for the next commit made for something else, or for whoever calls {@link flush}. */
+  get waitingBehind(): number {
+    return this.#behind.length;
   }
 
   /** Queues `work` for the next commit; resolves once that commit is made (or failed and `failed` was told). */
@@ -73,10 +80,23 @@ export class GroupCommit {
     });
   }
 
-  /** Runs and commits everything queued now (also called by the scheduled flush). */
+  /**
+   * Queues `work` without scheduling a commit: it is written with the next
+   * commit made for other units, or by the owner's own {@link flush} (a
+   * timer, a read that must see it, stop). For writes that need not be on
+   * disk before anything is said (the TTC's copies of TM for the downlink),
+   * so that they cost no fsync of their own. Resolves like {@link add}.
+   */
+  addBehind(work: () => void, failed: (err: unknown) => void): Promise<void> {
+    return new Promise((done) => void this.#behind.push({ work, failed, done }));
+  }
+
+  /** Runs and commits everything queued now, behind units first (also called by the scheduled flush). */
   flush(): void {
-    const units = this.#queue;
-    if (units.length === 0) return;
+    if (this.#queue.length + this.#behind.length === 0) return;
+    // Behind units were queued before anything that is urgent now: written first, they keep the order things were said in.
+    const units = this.#behind.length === 0 ? this.#queue : [...this.#behind, ...this.#queue];
+    this.#behind = [];
     this.#queue = [];
     try {
       this.commit(units);

@@ -160,6 +160,15 @@ export const ttcSpec = defineService({
       unit: "ms",
       description: "Archive rows are written together at most this often (0: each as it comes); a power cut costs the archive at most this much",
     },
+    downlinkFlushMs: {
+      type: "int",
+      default: 100,
+      min: 0,
+      max: 10_000,
+      unit: "ms",
+      description:
+        "TM copies for the downlink queue are written with the next command commit or at most this much later (0: at the end of each turn, an fsync of their own); a power cut costs the queue at most this much, never a command's record",
+    },
     archiveMaxMiB: { type: "int", default: 1024, min: 1, max: 1_048_576, unit: "MiB", description: "Above this size the archive drops its oldest, lowest-priority rows first" },
     linkBytesPerSecond: { type: "int", default: 12_500, min: 100, max: 100_000_000, unit: "B/s", description: "Downlink rate while a station is in view (HIL contacts)" },
   },
@@ -241,6 +250,8 @@ export class TtcService extends Service<typeof ttcSpec> {
   private readonly awaitingProgress = new Map<string, InFlight>();
   /** What is said (published) about writes of an open transaction waits here for its commit: see {@link atomically}. */
   private readonly outbox = new Outbox();
+  /** The downlinkFlushMs parameter, read at start (0 until then: each TM copy commits at the end of its turn). */
+  private downlinkFlushMs = 0;
   /**
    * Telecommands from the links that arrive in one burst, and the completions of one turn, share one commit:
    * see group-commit.ts.
@@ -316,6 +327,9 @@ export class TtcService extends Service<typeof ttcSpec> {
     if (this.archiveFeed && flushMs > 0) this.every(flushMs, () => this.archiveFeed!.flush());
     if (this.downlink) {
       const downlink = this.downlink;
+      // Read once at start too: the TM copies for the queue ride the command commits, and this timer writes what none carried.
+      this.downlinkFlushMs = this.parameters.get("downlinkFlushMs");
+      if (this.downlinkFlushMs > 0) this.every(this.downlinkFlushMs, () => this.flushDownlinkCopies());
       // A station in view in the HIL environment is a contact (an uplinked plan covers the rest).
       this.keep(
         this.bus.subscribe(umbra.hil.v1.EnvironmentSample, (e) => {
@@ -323,6 +337,7 @@ export class TtcService extends Service<typeof ttcSpec> {
         }),
       );
       this.every(DOWNLINK_TICK_MS, () => {
+        this.flushDownlinkCopies(); // the pacer sends from the queue on disk
         void downlink.pacer.tick(this.clock.nowTaiNs(), BigInt(DOWNLINK_TICK_MS) * 1_000_000n).catch((err: unknown) => this.log.error({ err }, "downlink tick failed"));
       });
     }
@@ -394,6 +409,7 @@ export class TtcService extends Service<typeof ttcSpec> {
       retrieve: ({ fromNs, toNs, apid }) => {
         if (!this.downlink) throw new CommandRejected("precondition", "this TTC has no downlink queue");
         if (toNs < fromNs) throw new CommandRejected("argument", "toNs is before fromNs");
+        this.flushDownlinkCopies();
         const r = this.downlink.queue.retrieve(fromNs, toNs, apid ? { apid } : {});
         return `${r.ids.length} packet(s) queued again`;
       },
@@ -420,6 +436,11 @@ export class TtcService extends Service<typeof ttcSpec> {
   /** Commits what waits for a group commit, and what that commit's reports queued in turn (TM for the downlink). */
   private flushGroup(): void {
     for (let round = 0; round < 10 && this.group.waiting; round++) this.group.flush();
+  }
+
+  /** Writes the TM copies no command commit has carried yet: before the queue is read, and every `downlinkFlushMs`. */
+  private flushDownlinkCopies(): void {
+    if (this.group.waitingBehind) this.group.flush();
   }
 
   // ---- dictionary -----------------------------------------------------------
@@ -853,6 +874,7 @@ export class TtcService extends Service<typeof ttcSpec> {
     const draft = this.draftTm(TTC_APID, now);
     let r: ProductQueueResult;
     try {
+      this.flushDownlinkCopies(); // the product's segments go after the TM already said
       r = this.downlink.products.queue(
         { source: req.source, productId: req.productId, kind: req.kind, data: req.data },
         { nowNs: now, apid: TTC_APID, build: (_n, segments) => segments.map((s) => draft.build(PRODUCT_SERVICE, s)) },
@@ -931,16 +953,16 @@ export class TtcService extends Service<typeof ttcSpec> {
       { packet, apid, service, subtype, missionTimeNs: now, sequenceCount },
       { priority: service === 1 ? Priority.PRIORITY_COMMAND : Priority.PRIORITY_TELEMETRY },
     );
-    // Store and forward: on disk before the next contact, sent by priority. The packets of one turn are
-    // queued in one commit (group-commit.ts): three reports per command were three fsyncs each.
+    // Store and forward: on disk before the next contact, sent by priority. A copy rides the next command
+    // commit, or goes at most downlinkFlushMs later (group-commit.ts): a commit of its own was an fsync each
+    // turn, two per command at low rates. It is telemetry, not an acknowledgement (the command history has
+    // every stage, written before its report), so a power cut may cost the queue the last downlinkFlushMs.
     if (this.downlink && !this.bus.isClosed) {
       const queue = this.downlink.queue;
       const options = { priority: downlinkPriority(service, subtype), generatedNs: now, apid, service, subtype };
-      void this.group.add(
-        () => void queue.enqueue(packet, options),
-        (err) => this.log.error({ err, apid, service, subtype }, "TM not queued for downlink"),
-        "turn",
-      );
+      const work = () => void queue.enqueue(packet, options);
+      const failed = (err: unknown) => this.log.error({ err, apid, service, subtype }, "TM not queued for downlink");
+      void (this.downlinkFlushMs > 0 ? this.group.addBehind(work, failed) : this.group.add(work, failed, "turn"));
     }
   }
 

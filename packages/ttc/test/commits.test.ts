@@ -70,7 +70,7 @@ afterEach(async () => {
   for (const p of open.splice(0)) await p.close();
 });
 
-async function payload(options: { downlink?: boolean } = {}): Promise<Payload> {
+async function payload(options: { downlink?: boolean; downlinkFlushMs?: number } = {}): Promise<Payload> {
   const clock = new SimClock({ startUtcMs: Date.UTC(2026, 5, 1) });
   const bus = new Bus({ node: "payload", clock, queueCapacity: 100_000 });
   const dbPath = join(mkdtempSync(join(tmpdir(), "umbra-ttc-commits-")), "ttc.db");
@@ -82,7 +82,7 @@ async function payload(options: { downlink?: boolean } = {}): Promise<Payload> {
   await counter.start();
   const history = new CommandHistory(db);
   const ttc = new TtcService(
-    { bus, clock },
+    { bus, clock, ...(options.downlinkFlushMs === undefined ? {} : { parameters: { downlinkFlushMs: options.downlinkFlushMs } }) },
     { keys: keyStore(), history, schedule: new ScheduleStore(db), security: new SecurityState(db), ...(options.downlink ? { downlink: { queue: new DownlinkQueue(db), plan: new ContactPlan(db) } } : {}) },
   );
   await ttc.start();
@@ -173,6 +173,68 @@ describe("TTC: commits per telecommand", () => {
     expect(queued() - packetsBefore).toBe(60);
     // Acceptances (with their (1,1) and (1,3) queued in the completions' commit), completions, the (1,7)s.
     expect(walCommits(p.dbPath) - before).toBe(3);
+  });
+
+  describe("TM copies for the downlink queue (downlinkFlushMs)", () => {
+    const queued = (p: Payload) => p.db.prepare("SELECT service, subtype FROM downlink_packet WHERE service = 1 ORDER BY id").all() as { service: number; subtype: number }[];
+    /** One command, left to run its course over a few event-loop turns: no drain, so nothing is written but what the TTC writes itself. */
+    const one = async (p: Payload) => {
+      p.bus.publish(umbra.ttc.v1.TcUplink, { packet: add(p), link: "test" });
+      for (let i = 0; i < 10; i++) {
+        await p.bus.idle();
+        await new Promise((r) => setImmediate(r));
+      }
+    };
+
+    it("ride the next command commit: a lone command costs its two commits, and its (1,7) waits for the next one or the timer", async () => {
+      const p = await payload({ downlink: true });
+      const before = walCommits(p.dbPath);
+      const packetsBefore = queued(p).length;
+      await one(p);
+      expect(p.counter.value).toBe(1);
+      // Its acceptance, and its completion, which carried the (1,1) and (1,3) said after the acceptance.
+      expect(walCommits(p.dbPath) - before).toBe(2);
+      expect(queued(p).slice(packetsBefore).map((r) => r.subtype)).toEqual([1, 3]);
+      // The next command's acceptance carries the first one's (1,7).
+      await one(p);
+      expect(walCommits(p.dbPath) - before).toBe(4);
+      expect(queued(p).slice(packetsBefore).map((r) => r.subtype)).toEqual([1, 3, 7, 1, 3]);
+      // Nothing else commits: the timer writes the last (1,7) within downlinkFlushMs (100 ms by default), in a commit of its own.
+      await p.clock.advance(99);
+      expect(queued(p).slice(packetsBefore)).toHaveLength(5);
+      await p.clock.advance(1);
+      expect(queued(p).slice(packetsBefore).map((r) => r.subtype)).toEqual([1, 3, 7, 1, 3, 7]);
+      expect(walCommits(p.dbPath) - before).toBe(5);
+    });
+
+    it("with downlinkFlushMs 0, each turn's copies are committed at the end of that turn, none left waiting", async () => {
+      const p = await payload({ downlink: true, downlinkFlushMs: 0 });
+      const before = walCommits(p.dbPath);
+      const packetsBefore = queued(p).length;
+      await one(p);
+      expect(p.counter.value).toBe(1);
+      expect(queued(p).slice(packetsBefore).map((r) => r.subtype)).toEqual([1, 3, 7]);
+      // The acceptance; the completion with the (1,1) and (1,3) (the counter answers within the turn here); the (1,7), a turn later.
+      expect(walCommits(p.dbPath) - before).toBe(3);
+    });
+
+    it("are written before the queue is read or the TTC stops: a product queued next goes after them, and stop leaves none in memory", async () => {
+      const p = await payload({ downlink: true });
+      const packetsBefore = queued(p).length;
+      await one(p);
+      expect(queued(p).slice(packetsBefore)).toHaveLength(2); // the (1,7) waits
+      const reply = await p.bus.request(umbra.ttc.v1.QueueProduct, { source: "jobs", productId: "run-1", kind: "umbra.test.Summary", data: new TextEncoder().encode("done") }, umbra.ttc.v1.ProductQueued, { target: "ttc" });
+      expect(reply.packets).toBe(1);
+      const rows = p.db.prepare("SELECT service, subtype FROM downlink_packet ORDER BY id").all() as { service: number; subtype: number }[];
+      const tail = rows.slice(-2);
+      // The (1,7) said before the product is queued before it (ST[13] segments after).
+      expect(tail[0]).toEqual({ service: 1, subtype: 7 });
+      expect(tail[1]!.service).toBe(13);
+      await one(p);
+      expect(queued(p).slice(packetsBefore)).toHaveLength(5);
+      await p.ttc.stop();
+      expect(queued(p).slice(packetsBefore).map((r) => r.subtype)).toEqual([1, 3, 7, 1, 3, 7]);
+    });
   });
 
   it("in a burst, a packet whose handling throws is rolled back alone and reported; the others are accepted in the same commit", async () => {

@@ -62,6 +62,42 @@ describe("GroupCommit", () => {
     expect(r.scheduled).toHaveLength(2);
   });
 
+  it("a unit added behind schedules nothing: it rides the next commit, written before the units of that commit, or waits for a flush", async () => {
+    const r = rig();
+    const behind = (v: number, throws = false) =>
+      r.group.addBehind(
+        () => {
+          r.insert.run(v);
+          if (throws) throw new Error(`behind ${v} fails`);
+        },
+        (err) => r.failed.push({ unit: v, message: (err as Error).message }),
+      );
+    let written = 0;
+    void behind(10).then(() => written++);
+    void behind(11, true);
+    expect(r.scheduled).toHaveLength(0);
+    expect(r.turns).toHaveLength(0);
+    expect(r.group.waiting).toBe(2);
+    expect(r.group.waitingBehind).toBe(2);
+    r.unit(1);
+    r.scheduled[0]!();
+    // One commit: the behind units first (the one that threw rolled back alone), then the unit that asked for it.
+    expect(r.rows()).toEqual([10, 1]);
+    expect(r.commits()).toBe(1);
+    expect(r.failed).toEqual([{ unit: 11, message: "behind 11 fails" }]);
+    expect(r.group.waiting).toBe(0);
+    await Promise.resolve();
+    expect(written).toBe(1);
+    // Alone, a behind unit waits until its owner flushes.
+    void behind(12);
+    expect(r.scheduled).toHaveLength(1);
+    expect(r.rows()).toEqual([10, 1]);
+    r.group.flush();
+    expect(r.rows()).toEqual([10, 1, 12]);
+    expect(r.commits()).toBe(2);
+    expect(r.group.stats).toEqual({ commits: 2, units: 4 });
+  });
+
   it("a unit that throws is rolled back to its savepoint alone; its report joins the commit, its own posts are dropped", () => {
     const r = rig();
     r.unit(1);
