@@ -23,7 +23,23 @@ const READY_TIMEOUT_MS = 30_000;
 export interface DeployedPayload {
   url: string;
   token: string;
+  /** CPU time (user + system, µs) each service process has used so far, from /proc; empty where there is no /proc. */
+  cpuMicros(): Record<string, number>;
   close(): Promise<void>;
+}
+
+/** Clock ticks per second of /proc/<pid>/stat's utime and stime (USER_HZ: 100 on every Linux this runs on). */
+const USER_HZ = 100;
+
+function processCpuMicros(pid: number): number | undefined {
+  try {
+    // Fields after the command name (which may hold spaces, so split after its closing parenthesis): utime and stime are the 12th and 13th.
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / USER_HZ;
+  } catch {
+    return undefined;
+  }
 }
 
 async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs: number, children: ChildProcess[]): Promise<T> {
@@ -48,13 +64,15 @@ export async function startDeployedPayload(dir: string, key: Uint8Array): Promis
   const hub = new Bus({ node: "hub", clock, logger: silentLogger(), queueCapacity: 100_000 });
   const server = await BusServer.listen(hub, parseEndpoint(`unix:${socket}`));
   const children: ChildProcess[] = [];
+  const named = new Map<string, ChildProcess>();
   const env = { ...process.env, UMBRA_LOG_LEVEL: "warn" };
   // The services get this process's Node flags (so `node --cpu-prof run.js gateway` profiles them too), but not a debugger port.
   const nodeFlags = process.execArgv.filter((a) => !a.startsWith("--inspect"));
-  const start = (main: string, args: string[]) => {
+  const start = (name: string, main: string, args: string[]) => {
     const child = spawn(process.execPath, [...nodeFlags, main, `unix:${socket}`, ...args], { env, stdio: ["ignore", "ignore", "pipe"], detached: true });
     child.stderr?.on("data", () => undefined); // drained; a service's warnings are not the bench's output
     children.push(child);
+    named.set(name, child);
     return child;
   };
   const statusFile = join(dir, "gateway.json");
@@ -68,9 +86,9 @@ export async function startDeployedPayload(dir: string, key: Uint8Array): Promis
     hub.close();
   };
   try {
-    start(MAINS.ttc, ["--data", join(dir, "ttc"), "--keys", keyFile, "--platform", "hil", "--clock", "real"]);
-    start(MAINS.counter, ["--clock", "real"]);
-    start(MAINS.gateway, [
+    start("ttc", MAINS.ttc, ["--data", join(dir, "ttc"), "--keys", keyFile, "--platform", "hil", "--clock", "real"]);
+    start("counter", MAINS.counter, ["--clock", "real"]);
+    start("gateway", MAINS.gateway, [
       "--data", join(dir, "gateway"), "--keys", keyFile, "--spi", "1", "--port", "0",
       "--admin-token-file", tokenFile, "--status-file", statusFile, "--command-rate", "1000000",
     ]);
@@ -87,7 +105,15 @@ export async function startDeployedPayload(dir: string, key: Uint8Array): Promis
       READY_TIMEOUT_MS,
       children,
     );
-    return { url, token, close };
+    const cpuMicros = () => {
+      const out: Record<string, number> = {};
+      for (const [name, child] of named) {
+        const us = child.pid === undefined ? undefined : processCpuMicros(child.pid);
+        if (us !== undefined) out[name] = us;
+      }
+      return out;
+    };
+    return { url, token, cpuMicros, close };
   } catch (err) {
     await close();
     throw err;
