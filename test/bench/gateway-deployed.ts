@@ -63,25 +63,25 @@ export async function startDeployedPayload(dir: string, key: Uint8Array): Promis
   const clock = new RealClock({ unref: true });
   const hub = new Bus({ node: "hub", clock, logger: silentLogger(), queueCapacity: 100_000 });
   const server = await BusServer.listen(hub, parseEndpoint(`unix:${socket}`));
-  const children: ChildProcess[] = [];
-  const named = new Map<string, ChildProcess>();
+  /** The service processes by name (the rows of cpuMicros). */
+  const children = new Map<string, ChildProcess>();
+  const running = () => [...children.values()].filter((c) => c.exitCode === null && c.signalCode === null);
   const env = { ...process.env, UMBRA_LOG_LEVEL: "warn" };
   // The services get this process's Node flags (so `node --cpu-prof run.js gateway` profiles them too), but not a debugger port.
   const nodeFlags = process.execArgv.filter((a) => !a.startsWith("--inspect"));
   const start = (name: string, main: string, args: string[]) => {
     const child = spawn(process.execPath, [...nodeFlags, main, `unix:${socket}`, ...args], { env, stdio: ["ignore", "ignore", "pipe"], detached: true });
     child.stderr?.on("data", () => undefined); // drained; a service's warnings are not the bench's output
-    children.push(child);
-    named.set(name, child);
+    children.set(name, child);
     return child;
   };
   const statusFile = join(dir, "gateway.json");
   const tokenFile = join(dir, "admin-token");
   const close = async () => {
-    for (const c of children) if (c.exitCode === null && c.signalCode === null && c.pid) process.kill(-c.pid, "SIGTERM");
+    for (const c of running()) if (c.pid) process.kill(-c.pid, "SIGTERM");
     const deadline = Date.now() + 10_000;
-    while (children.some((c) => c.exitCode === null && c.signalCode === null) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    for (const c of children) if (c.exitCode === null && c.signalCode === null && c.pid) process.kill(-c.pid, "SIGKILL");
+    while (running().length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    for (const c of running()) if (c.pid) process.kill(-c.pid, "SIGKILL");
     await server.close();
     hub.close();
   };
@@ -92,7 +92,7 @@ export async function startDeployedPayload(dir: string, key: Uint8Array): Promis
       "--data", join(dir, "gateway"), "--keys", keyFile, "--spi", "1", "--port", "0",
       "--admin-token-file", tokenFile, "--status-file", statusFile, "--command-rate", "1000000",
     ]);
-    const url = await waitFor("the gateway's status file", () => (existsSync(statusFile) ? (JSON.parse(readFileSync(statusFile, "utf8")) as { url: string }).url : undefined), READY_TIMEOUT_MS, children);
+    const url = await waitFor("the gateway's status file", () => (existsSync(statusFile) ? (JSON.parse(readFileSync(statusFile, "utf8")) as { url: string }).url : undefined), READY_TIMEOUT_MS, [...children.values()]);
     const token = readFileSync(tokenFile, "utf8").trim();
     const headers = { authorization: `Bearer ${token}` };
     await waitFor(
@@ -103,11 +103,11 @@ export async function startDeployedPayload(dir: string, key: Uint8Array): Promis
         return d.services.some((s) => s.name === "counter") && d.services.some((s) => s.name === "ttc") ? true : undefined;
       },
       READY_TIMEOUT_MS,
-      children,
+      [...children.values()],
     );
     const cpuMicros = () => {
       const out: Record<string, number> = {};
-      for (const [name, child] of named) {
+      for (const [name, child] of children) {
         const us = child.pid === undefined ? undefined : processCpuMicros(child.pid);
         if (us !== undefined) out[name] = us;
       }
