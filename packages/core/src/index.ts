@@ -26,6 +26,8 @@ export {
   type FramingViolation,
 } from "./bus/framing.js";
 export { Kind, PROTOCOL_VERSION, decodeEnvelope, encodeEnvelope, isValidNodeName, type Envelope } from "./bus/envelope.js";
+export { MAX_BATCH_MESSAGES, WireBatch } from "./bus/envelope-wire.js";
+export { PublishRun, RUN_LIMIT_BYTES } from "./bus/publish-run.js";
 export { Link, type LinkCounters, type LinkEvents } from "./bus/link.js";
 export { InProcessLink } from "./bus/in-process-link.js";
 export { StreamLink, type StreamLinkOptions } from "./bus/stream-link.js";

@@ -90,6 +90,25 @@ describe("codecs", () => {
     expect(() => ping.decode(new Uint8Array([0x08, 0xff]))).toThrow(/umbra.bench.v1.Ping: cannot decode 2 bytes/);
   });
 
+  it("property: decodeAt reads the message at its place among other bytes exactly as decode reads it alone", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 40 }), fc.record({ service: fc.string({ maxLength: 20 }), uptimeMs: fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }) }), fc.uint8Array({ maxLength: 40 }), (before, hb, after) => {
+        const bytes = heartbeat.encode(hb);
+        const all = Buffer.concat([before, bytes, after]);
+        expect(heartbeat.decodeAt(all, before.length, bytes.length)).toEqual(heartbeat.decode(bytes));
+      }),
+    );
+  });
+
+  it("decodeAt refuses a place outside the bytes, and bytes that are not the message", () => {
+    const bytes = Buffer.from(ping.encode({ id: 5 }));
+    expect(() => ping.decodeAt(bytes, 1, bytes.length)).toThrow(RangeError);
+    expect(() => ping.decodeAt(bytes, -1, 1)).toThrow(/are not within/);
+    expect(() => ping.decodeAt(bytes, 0.5, 1)).toThrow(/are not within/);
+    expect(() => ping.decodeAt(Buffer.from([0, 0x08, 0xff, 0]), 1, 2)).toThrow(/umbra.bench.v1.Ping: cannot decode 2 bytes/);
+    expect(ping.decodeAt(bytes, bytes.length, 0).id).toBe(0n); // nothing: every field at its default
+  });
+
   it("property: decoding arbitrary bytes either succeeds or throws a CodecError", () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 200 }), (bytes) => {

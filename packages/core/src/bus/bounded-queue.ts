@@ -4,6 +4,8 @@
 // lowest class present is dropped to make room, but only if that class is
 // below the newcomer's; otherwise the newcomer is dropped. Every drop is
 // counted by class. Items leave highest class first, FIFO within a class.
+// Capacity counts items; an item may stand for several messages (a link's
+// batch frame), and then its drop counts every one of them (`weightOf`).
 import { PRIORITY_COUNT, PRIORITY_NAMES, emptyDropCounts, type DropCounts, type Priority } from "./priority.js";
 
 /** A FIFO ring that grows by doubling; amortised O(1) push and shift. */
@@ -39,12 +41,18 @@ export type OfferResult<T> =
   | { accepted: true; evicted?: { item: T; priority: Priority } }
   | { accepted: false };
 
+const ACCEPTED = Object.freeze({ accepted: true as const });
+
 export class BoundedPriorityQueue<T> {
   private readonly classes: Ring<T>[] = Array.from({ length: PRIORITY_COUNT }, () => new Ring<T>());
   private count = 0;
   readonly dropped: DropCounts = emptyDropCounts();
 
-  constructor(readonly capacity: number) {
+  constructor(
+    readonly capacity: number,
+    /** Messages an item stands for, in the drop counts (default 1). */
+    private readonly weightOf: (item: T) => number = () => 1,
+  ) {
     if (!Number.isInteger(capacity) || capacity < 1) {
       throw new RangeError(`queue capacity must be a positive integer, got ${capacity}`);
     }
@@ -63,18 +71,18 @@ export class BoundedPriorityQueue<T> {
     if (this.count < this.capacity) {
       this.classes[priority]!.push(item);
       this.count++;
-      return { accepted: true };
+      return ACCEPTED; // shared: nothing allocated per message on the common path
     }
     for (let p = 0; p < priority; p++) {
       const ring = this.classes[p]!;
       if (ring.length > 0) {
         const evicted = ring.shift() as T;
-        this.dropped[PRIORITY_NAMES[p]!]++;
+        this.dropped[PRIORITY_NAMES[p]!] += this.weightOf(evicted);
         this.classes[priority]!.push(item);
         return { accepted: true, evicted: { item: evicted, priority: p as Priority } };
       }
     }
-    this.dropped[PRIORITY_NAMES[priority]!]++;
+    this.dropped[PRIORITY_NAMES[priority]!] += this.weightOf(item);
     return { accepted: false };
   }
 
@@ -90,14 +98,27 @@ export class BoundedPriorityQueue<T> {
     return undefined;
   }
 
-  /** Empties the queue, counting what was thrown away as dropped. */
+  /** As poll, but only the item: nothing allocated per message (a subscriber's drain loop). */
+  take(): T | undefined {
+    for (let p = PRIORITY_COUNT - 1; p >= 0; p--) {
+      const ring = this.classes[p]!;
+      if (ring.length > 0) {
+        this.count--;
+        return ring.shift();
+      }
+    }
+    return undefined;
+  }
+
+  /** Empties the queue, counting what was thrown away as dropped; returns the number of items. */
   clear(): number {
     let n = 0;
     for (let p = 0; p < PRIORITY_COUNT; p++) {
       const ring = this.classes[p]!;
-      this.dropped[PRIORITY_NAMES[p]!] += ring.length;
-      n += ring.length;
-      while (ring.shift() !== undefined);
+      for (let item = ring.shift(); item !== undefined; item = ring.shift()) {
+        this.dropped[PRIORITY_NAMES[p]!] += this.weightOf(item);
+        n++;
+      }
     }
     this.count = 0;
     return n;

@@ -26,6 +26,7 @@ import { BusClosedError, BusRemoteError, BusTimeoutError } from "./errors.js";
 import type { Link, LinkCounters, LinkEvents } from "./link.js";
 import { Priority, addDropCounts, emptyDropCounts, isPriority, type DropCounts } from "./priority.js";
 import { DEFAULT_MAX_FRAME_BYTES, checkMaxFrameBytes } from "./framing.js";
+import { PublishRun, RUN_LIMIT_BYTES } from "./publish-run.js";
 
 /** Who sent a message, when, and how. Given to every handler. */
 export interface MessageMeta {
@@ -136,9 +137,9 @@ class LocalSubscriber {
   // and an async handler is never re-entered.
   private async drain(): Promise<void> {
     let sinceYield = 0;
-    for (let next = this.queue.poll(); next && !this.closed; next = this.queue.poll()) {
+    for (let next = this.queue.take(); next && !this.closed; next = this.queue.take()) {
       try {
-        const result = this.handle(next.item);
+        const result = this.handle(next);
         if (result !== undefined && typeof (result as Promise<void>).then === "function") await result;
       } catch (err) {
         this.onError(err, this.topic);
@@ -211,6 +212,14 @@ export class Bus implements LinkEvents {
   private nextCorrelation = 1n;
   private closed = false;
   private statsTimer: TimerHandle | undefined;
+  /** This turn's publishes for the links, gathered into one batch envelope (publish-run.ts). */
+  private run: PublishRun | undefined;
+  private runScratch: Buffer | undefined;
+  private runFlushScheduled = false;
+  private readonly flushRunAtTurnEnd = () => {
+    this.runFlushScheduled = false;
+    this.flushRun();
+  };
   /** Drops of subscribers that have since gone, so totals never shrink. */
   private readonly retiredDrops: DropCounts = emptyDropCounts();
   /** Counters of links that have closed (served connections end with their socket). */
@@ -393,7 +402,9 @@ export class Bus implements LinkEvents {
 
   /** Removes a link; its peer's subscriptions are forgotten, its counters kept in the totals. */
   detach(link: Link): void {
-    if (!this.links.delete(link)) return;
+    if (!this.links.has(link)) return;
+    this.flushRun(); // what this node published before, the link still carries
+    this.links.delete(link);
     link.close();
     this.retiredLinks.count++;
     for (const key of Object.keys(this.retiredLinks.counters) as (keyof LinkCounters)[]) this.retiredLinks.counters[key] += link.counters[key];
@@ -468,6 +479,7 @@ export class Bus implements LinkEvents {
   /** Resolves once every local subscriber has handled everything queued for it. */
   async idle(maxTurns = 10_000): Promise<void> {
     for (let turn = 0; turn < maxTurns; turn++) {
+      this.flushRun();
       let busy = false;
       for (const subs of this.subscribers.values()) for (const s of subs) if (s.busy) busy = true;
       for (const link of this.links) if (link.connected && link.pendingFrames > 0) busy = true;
@@ -480,6 +492,7 @@ export class Bus implements LinkEvents {
   /** Closes every link, fails pending requests, stops deliveries. */
   close(): void {
     if (this.closed) return;
+    this.flushRun(); // last words go out
     this.closed = true;
     this.statsTimer?.cancel();
     for (const link of this.links) link.close();
@@ -521,6 +534,7 @@ export class Bus implements LinkEvents {
       replyTo: "",
       target,
       error: "",
+      batch: undefined,
     };
   }
 
@@ -569,11 +583,12 @@ export class Bus implements LinkEvents {
 
   /**
    * Delivers locally and forwards to interested links (never back where it came
-   * from). A link gets the envelope's own encoded bytes. `transientPayload`
-   * says env.payload is a codec's transient view (MessageCodec.encodeTransient),
-   * which the next encode overwrites: a message decoded here keeps views of
-   * its bytes fields into the payload, so the payload is copied before a local
-   * decode.
+   * from). A link gets the envelope's own encoded bytes; this node's own
+   * publishes go through the turn's PublishRun and may leave batched.
+   * `transientPayload` says env.payload is a codec's transient view
+   * (MessageCodec.encodeTransient), which the next encode overwrites: a
+   * message decoded here keeps views of its bytes fields into the payload, so
+   * the payload is copied before a local decode.
    */
   private route(env: Envelope, frame: Uint8Array | undefined, from: Link | undefined, transientPayload = false): void {
     if (env.kind === Kind.KIND_REPLY && env.topic === this.inbox) {
@@ -586,21 +601,74 @@ export class Bus implements LinkEvents {
       if (transientPayload) env.payload = Buffer.from(env.payload); // a copy (Buffer#slice would be a view)
       this.deliverLocal(env, subs);
     }
+    if (from === undefined && env.kind === Kind.KIND_PUBLISH) {
+      this.gather(env);
+      return;
+    }
+    this.flushRun(); // what was gathered was published first, so it goes first
+    const messages = 1 + (env.batch?.count ?? 0);
     for (const link of this.links) {
       if (link === from || !link.remoteTopics.has(env.topic)) continue;
       frame ??= encodeEnvelope(env);
-      link.send(frame, env.priority);
+      link.send(frame, env.priority, messages);
     }
   }
 
+  /** Adds one of this node's publishes to the turn's run, or starts a new run with it. */
+  private gather(env: Envelope): void {
+    if (this.run?.tryAdd(env)) return;
+    this.flushRun();
+    let limit = Math.min(RUN_LIMIT_BYTES, this.maxFrameBytes);
+    let wanted = false;
+    for (const link of this.links) {
+      if (!link.remoteTopics.has(env.topic)) continue;
+      wanted = true;
+      limit = Math.min(limit, link.peerMaxFrameBytes);
+    }
+    if (!wanted) return;
+    this.runScratch ??= Buffer.allocUnsafe(RUN_LIMIT_BYTES);
+    this.run = new PublishRun(env, limit, this.runScratch);
+    if (!this.runFlushScheduled) {
+      this.runFlushScheduled = true;
+      // After this turn's callbacks and promise jobs: a burst published from
+      // one handler, or from a subscriber draining its queue, is one run.
+      process.nextTick(this.flushRunAtTurnEnd);
+    }
+  }
+
+  /** Sends the gathered run to every link that wants its topic. */
+  private flushRun(): void {
+    const run = this.run;
+    if (!run) return;
+    this.run = undefined;
+    const frame = run.encode();
+    for (const link of this.links) if (link.remoteTopics.has(run.topic)) link.send(frame, run.priority, run.messages);
+  }
+
   private deliverLocal(env: Envelope, subs: LocalSubscriber[]): void {
+    this.deliverOne(env, env.payload, 0, env.payload.length, env.sequence, env.missionTimeNs, subs);
+    const batch = env.batch;
+    if (!batch) return;
+    // Each further message is delivered (and queued, and maybe dropped) on its own.
+    let sequence = env.sequence;
+    let time = env.missionTimeNs;
+    for (let i = 0; i < batch.count; i++) {
+      sequence += 1n;
+      const delta = batch.timeDeltasNs[i]!;
+      if (delta !== 0) time += BigInt(delta);
+      this.deliverOne(env, batch.bytes, batch.offsets[i]!, batch.lengths[i]!, sequence, time, subs);
+    }
+  }
+
+  /** Delivers the message whose payload is `length` bytes at `offset` of `bytes`. */
+  private deliverOne(env: Envelope, bytes: Uint8Array, offset: number, length: number, sequence: bigint, missionTimeNs: bigint, subs: LocalSubscriber[]): void {
     let message: unknown;
     let decoded = false;
     const meta: MessageMeta = {
       topic: env.topic,
       source: env.source,
-      sequence: env.sequence,
-      missionTimeNs: env.missionTimeNs,
+      sequence,
+      missionTimeNs,
       priority: env.priority,
       target: env.target,
     };
@@ -610,7 +678,7 @@ export class Bus implements LinkEvents {
       if (!decoded) {
         decoded = true;
         try {
-          message = sub.codec.decode(env.payload);
+          message = sub.codec.decodeAt(bytes, offset, length);
         } catch (err) {
           this.counters.decodeErrors++;
           this.logger.debug({ topic: env.topic, source: env.source, err: (err as Error).message }, "payload dropped");

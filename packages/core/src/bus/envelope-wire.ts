@@ -1,12 +1,12 @@
 // The Envelope in protobuf wire format, coded by hand. Every frame on the bus
 // passes through here twice, and the generated code spends most of its time on
 // Long objects and a class instance per message; this writes and reads the
-// same bytes (proto3, fields 1..11 of umbra.bus.v1.Envelope, defaults omitted,
+// same bytes (proto3, fields 1..12 of umbra.bus.v1.Envelope, defaults omitted,
 // unknown fields skipped) directly. envelope.test.ts checks it against the
 // generated codec in both directions.
 
-/** The envelope's fields as they travel. */
-export interface WireEnvelope {
+/** The envelope's single-message fields as they travel. */
+export interface WireFields {
   topic: string;
   source: string;
   sequence: bigint;
@@ -20,7 +20,56 @@ export interface WireEnvelope {
   error: string;
 }
 
+/** An envelope to encode: field 12 as a list (absent or empty for a single message). */
+export interface WireEnvelope extends WireFields {
+  more?: readonly WireBatched[];
+}
+
+/** A decoded envelope: field 12 as places in the frame. */
+export interface DecodedWireEnvelope extends WireFields {
+  batch: WireBatch | undefined;
+}
+
+/** umbra.bus.v1.BatchedMessage: one further message of a batch envelope. */
+export interface WireBatched {
+  payload: Uint8Array;
+  /** This message's mission time minus the previous message's (sint64; the decoder takes up to ±2^52). */
+  timeDeltaNs: bigint;
+}
+
+/** Most further messages one batch envelope may carry (the sender's limit and the receiver's). */
+export const MAX_BATCH_MESSAGES = 512;
+/**
+ * Largest time step between two messages of a batch, either way, and largest
+ * span from the envelope's own time: 2^52 ns (52 days). Within it the sums
+ * the receiver checks stay exact as doubles.
+ */
+export const MAX_BATCH_TIME_DELTA_NS = 2 ** 52;
+
+/**
+ * The further messages of a decoded batch, as places in the frame they
+ * arrived in: no copy and no object per message until one is delivered.
+ */
+export class WireBatch {
+  constructor(
+    readonly bytes: Buffer,
+    readonly count: number,
+    /** Where message i's payload starts in `bytes`, and its length. */
+    readonly offsets: Int32Array,
+    readonly lengths: Int32Array,
+    /** Message i's time minus message i-1's (message -1 being the envelope's own). Whole numbers. */
+    readonly timeDeltasNs: Float64Array,
+  ) {}
+
+  /** Message i's payload, a view into the frame. */
+  payload(i: number): Buffer {
+    return this.bytes.subarray(this.offsets[i]!, this.offsets[i]! + this.lengths[i]!);
+  }
+}
+
 const U64_MAX = (1n << 64n) - 1n;
+const I64_MIN = -(1n << 63n);
+const I64_MAX = (1n << 63n) - 1n;
 
 function varintSize(lo: number, hi: number): number {
   if (hi === 0) {
@@ -52,6 +101,61 @@ function split(value: bigint, field: string): void {
     splitLo = Number(value & 0xffffffffn);
     splitHi = Number(value >> 32n);
   }
+}
+
+/** Leaves the zigzag encoding of an sint64 in splitLo/splitHi. */
+function splitZigzag(value: bigint, field: string): void {
+  if (value < I64_MIN || value > I64_MAX) throw new RangeError(`envelope ${field}: ${value} is not an sint64`);
+  if (value >= -0x40000000n && value < 0x40000000n) {
+    const n = Number(value);
+    splitLo = ((n << 1) ^ (n >> 31)) >>> 0;
+    splitHi = 0;
+    return;
+  }
+  split(value < 0n ? ((-value - 1n) << 1n) | 1n : value << 1n, field);
+}
+
+/** Bytes of one BatchedMessage's fields (without its own tag and length). */
+function batchedInnerSize(payloadLen: number, zzLo: number, zzHi: number): number {
+  let size = 0;
+  if (payloadLen) size += 1 + varintSize(payloadLen, 0) + payloadLen;
+  if (zzLo || zzHi) size += 1 + varintSize(zzLo, zzHi);
+  return size;
+}
+
+/** Bytes that appendBatched() writes for one further message of a batch. */
+export function batchedMessageSize(payload: Uint8Array, timeDeltaNs: bigint): number {
+  splitZigzag(timeDeltaNs, "more.time_delta_ns");
+  const inner = batchedInnerSize(payload.length, splitLo, splitHi);
+  return 1 + varintSize(inner, 0) + inner;
+}
+
+/**
+ * Writes one further message of a batch (envelope field 12) at `pos` and
+ * returns the position after it, or -1 (writing nothing) if it would pass
+ * `end`. Field 12 may follow the envelope's other fields, so a batch is a
+ * single message's envelope with these appended.
+ */
+export function appendBatched(buf: Buffer, pos: number, end: number, payload: Uint8Array, timeDeltaNs: bigint): number {
+  splitZigzag(timeDeltaNs, "more.time_delta_ns");
+  const zzLo = splitLo;
+  const zzHi = splitHi;
+  const payloadLen = payload.length;
+  const inner = batchedInnerSize(payloadLen, zzLo, zzHi);
+  if (pos + 1 + varintSize(inner, 0) + inner > end) return -1;
+  buf[pos++] = 0x62;
+  pos = writeSmallVarint(buf, pos, inner);
+  if (payloadLen) {
+    buf[pos++] = 0x0a;
+    pos = writeSmallVarint(buf, pos, payloadLen);
+    buf.set(payload, pos);
+    pos += payloadLen;
+  }
+  if (zzLo || zzHi) {
+    buf[pos++] = 0x10;
+    pos = writeVarint(buf, pos, zzLo, zzHi);
+  }
+  return pos;
 }
 
 function writeBytesField(buf: Buffer, pos: number, tag: number, b: Uint8Array): number {
@@ -130,6 +234,8 @@ export function encodeWireEnvelope(e: WireEnvelope): Buffer {
   if (replyLen) size += 1 + varintSize(replyLen, 0) + replyLen;
   if (targetLen) size += 1 + varintSize(targetLen, 0) + targetLen;
   if (errorLen) size += 1 + varintSize(errorLen, 0) + errorLen;
+  const more = e.more ?? [];
+  for (let i = 0; i < more.length; i++) size += batchedMessageSize(more[i]!.payload, more[i]!.timeDeltaNs);
   const buf = Buffer.allocUnsafe(size);
   let p = 0;
   if (topicLen) p = writeBytesField(buf, p, 0x0a, topic);
@@ -167,6 +273,7 @@ export function encodeWireEnvelope(e: WireEnvelope): Buffer {
     p = writeSmallVarint(buf, p, errorLen);
     p += buf.write(e.error, p, errorLen, "utf8");
   }
+  for (let i = 0; i < more.length; i++) p = appendBatched(buf, p, size, more[i]!.payload, more[i]!.timeDeltaNs);
   return buf;
 }
 
@@ -239,13 +346,67 @@ function skipField(wire: number): void {
   }
 }
 
+// Where the decoder gathers a batch's places before copying them out to the
+// WireBatch (grown on demand; MAX_BATCH_MESSAGES bounds them).
+let batchOffsets = new Int32Array(64);
+let batchLengths = new Int32Array(64);
+let batchDeltas = new Float64Array(64);
+let batchCount = 0;
+
+/** Reads one BatchedMessage (a length, then its fields) at rPos into the gathering arrays. */
+function readBatched(): void {
+  if (batchCount === MAX_BATCH_MESSAGES) throw new WireError(`a batch carries more than ${MAX_BATCH_MESSAGES} further messages`);
+  if (batchCount === batchOffsets.length) {
+    const grow = <A extends Int32Array | Float64Array>(a: A, make: (n: number) => A): A => {
+      const next = make(a.length * 2);
+      next.set(a);
+      return next;
+    };
+    batchOffsets = grow(batchOffsets, (n) => new Int32Array(n));
+    batchLengths = grow(batchLengths, (n) => new Int32Array(n));
+    batchDeltas = grow(batchDeltas, (n) => new Float64Array(n));
+  }
+  const n = readLength();
+  const outerEnd = rEnd;
+  rEnd = rPos + n;
+  let offset = rPos;
+  let length = 0;
+  let delta = 0;
+  while (rPos < rEnd) {
+    readVarint();
+    if (rHi !== 0) throw new WireError(`tag too large at byte ${rPos}`);
+    const field = rLo >>> 3;
+    const wire = rLo & 7;
+    if (field === 0) throw new WireError(`field number 0 at byte ${rPos}`);
+    if (field === 1) {
+      if (wire !== 2) throw new WireError(`more.payload has wire type ${wire}, expected 2`);
+      length = readLength();
+      offset = rPos;
+      rPos += length;
+    } else if (field === 2) {
+      if (wire !== 0) throw new WireError(`more.time_delta_ns has wire type ${wire}, expected 0`);
+      readVarint();
+      // zigzag: 0, -1, 1, -2, ... from 0, 1, 2, 3, ...; below 2^53 it is exact as a double.
+      if (rHi >= 0x200000) throw new WireError(`more.time_delta_ns at byte ${rPos} is beyond ±2^52`);
+      const zz = rHi * 0x100000000 + rLo;
+      delta = zz % 2 === 0 ? zz / 2 : -(zz + 1) / 2;
+    } else skipField(wire);
+  }
+  rEnd = outerEnd;
+  batchOffsets[batchCount] = offset;
+  batchLengths[batchCount] = length;
+  batchDeltas[batchCount] = delta;
+  batchCount++;
+}
+
 /** Decodes an envelope. Throws WireError on malformed bytes; never reads past the end. */
-export function decodeWireEnvelope(bytes: Uint8Array): WireEnvelope {
+export function decodeWireEnvelope(bytes: Uint8Array): DecodedWireEnvelope {
   const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
   rBuf = buf;
   rPos = 0;
   rEnd = buf.length;
-  const e: WireEnvelope = {
+  batchCount = 0;
+  const e: DecodedWireEnvelope = {
     topic: "",
     source: "",
     sequence: 0n,
@@ -257,6 +418,7 @@ export function decodeWireEnvelope(bytes: Uint8Array): WireEnvelope {
     replyTo: "",
     target: "",
     error: "",
+    batch: undefined,
   };
   try {
     while (rPos < rEnd) {
@@ -265,7 +427,7 @@ export function decodeWireEnvelope(bytes: Uint8Array): WireEnvelope {
       const field = rLo >>> 3;
       const wire = rLo & 7;
       if (field === 0) throw new WireError(`field number 0 at byte ${rPos}`);
-      const expect = field === 3 || field === 4 || field === 5 || field === 6 || field === 8 ? 0 : field <= 11 ? 2 : -1;
+      const expect = field === 3 || field === 4 || field === 5 || field === 6 || field === 8 ? 0 : field <= 12 ? 2 : -1;
       if (expect !== -1 && wire !== expect) throw new WireError(`field ${field} has wire type ${wire}, expected ${expect}`);
       switch (field) {
         case 1:
@@ -309,9 +471,15 @@ export function decodeWireEnvelope(bytes: Uint8Array): WireEnvelope {
         case 8:
           e.correlationId = readBig();
           break;
+        case 12:
+          readBatched();
+          break;
         default:
           skipField(wire);
       }
+    }
+    if (batchCount > 0) {
+      e.batch = new WireBatch(buf, batchCount, batchOffsets.slice(0, batchCount), batchLengths.slice(0, batchCount), batchDeltas.slice(0, batchCount));
     }
   } finally {
     rBuf = EMPTY; // hold no frame after returning

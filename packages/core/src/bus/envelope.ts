@@ -2,12 +2,13 @@
 // before anything acts on it.
 import { umbra, isKnownMessageType } from "@umbra/proto";
 import { isPriority, type Priority } from "./priority.js";
-import { decodeWireEnvelope, encodeWireEnvelope, type WireEnvelope } from "./envelope-wire.js";
+import { MAX_BATCH_TIME_DELTA_NS, WireBatch, decodeWireEnvelope, encodeWireEnvelope, type DecodedWireEnvelope } from "./envelope-wire.js";
 
 export const Kind = umbra.bus.v1.Kind;
 export type Kind = umbra.bus.v1.Kind;
 
-export const PROTOCOL_VERSION = 1;
+/** 2: envelopes may carry a batch (field 12), which a version 1 node would silently skip. */
+export const PROTOCOL_VERSION = 2;
 export const MAX_TOPIC_LENGTH = 200;
 export const MAX_NODE_LENGTH = 64;
 const NODE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
@@ -28,6 +29,8 @@ export function inboxTopic(node: string): string {
   return INBOX_PREFIX + node;
 }
 
+const U64_MAX = (1n << 64n) - 1n;
+
 /** An envelope as Umbra code sees it: 64-bit fields as bigint. */
 export interface Envelope {
   topic: string;
@@ -41,9 +44,18 @@ export interface Envelope {
   replyTo: string;
   target: string;
   error: string;
+  /**
+   * A batch (received only): further publishes of the same topic from the
+   * same source, with the same priority and target, in order after this
+   * one. Their sequences follow on from `sequence` one by one. A node's own
+   * batches are built by PublishRun, never from an Envelope.
+   */
+  batch: WireBatch | undefined;
 }
 
+/** Encodes a single-message envelope; throws RangeError for a value the wire cannot carry. */
 export function encodeEnvelope(env: Envelope): Uint8Array {
+  if (env.batch) throw new RangeError("envelope: a received batch is forwarded as its frame, never encoded again");
   return encodeWireEnvelope(env);
 }
 
@@ -65,7 +77,7 @@ const KINDS: ReadonlySet<number> = new Set(Object.values(Kind).filter((v): v is 
  * as a problem naming the field.
  */
 export function decodeEnvelope(bytes: Uint8Array): DecodedEnvelope {
-  let m: WireEnvelope;
+  let m: DecodedWireEnvelope;
   try {
     m = decodeWireEnvelope(bytes);
   } catch (err) {
@@ -89,6 +101,25 @@ export function decodeEnvelope(bytes: Uint8Array): DecodedEnvelope {
       return { ok: false, problem: { kind: "unknown-type", reason: `topic: ${shown} is not a known message type` } };
     }
   }
-  // Checked above: priority and kind are in range, so the wire fields are the envelope.
+  if (m.batch === undefined) {
+    // Checked above: priority and kind are in range, so the wire fields are the envelope.
+    return { ok: true, envelope: m as Envelope };
+  }
+  const batch = m.batch;
+  if (m.kind !== Kind.KIND_PUBLISH) return malformed("more: only a publish can carry a batch");
+  if (m.sequence + BigInt(batch.count) > U64_MAX) return malformed("more: the batch's sequence numbers run past 2^64-1");
+  // Every message's time must be a uint64: check the lowest and highest running sums.
+  let sum = 0;
+  let low = 0;
+  let high = 0;
+  for (let i = 0; i < batch.count; i++) {
+    sum += batch.timeDeltasNs[i]!;
+    if (sum < -MAX_BATCH_TIME_DELTA_NS || sum > MAX_BATCH_TIME_DELTA_NS) return malformed(`more[${i}]: time deltas add up beyond ±2^52 ns`);
+    if (sum < low) low = sum;
+    else if (sum > high) high = sum;
+  }
+  if (m.missionTimeNs + BigInt(low) < 0n || m.missionTimeNs + BigInt(high) > U64_MAX) {
+    return malformed("more: a message's mission time falls outside 0..2^64-1");
+  }
   return { ok: true, envelope: m as Envelope };
 }

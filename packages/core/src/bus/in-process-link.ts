@@ -34,8 +34,8 @@ export class InProcessLink extends Link {
     if (peer && this.connected) peer.events?.linkUp(peer);
   }
 
-  send(frame: Uint8Array, priority: Priority): void {
-    this.outbound.offer(frame, priority);
+  send(frame: Uint8Array, priority: Priority, messages = 1): void {
+    this.outbound.offer({ bytes: frame, messages }, priority);
     this.scheduleFlush();
   }
 
@@ -62,7 +62,7 @@ export class InProcessLink extends Link {
     const peer = this.peerLink;
     if (!this.connected || !peer) return;
     for (const frame of this.control.splice(0)) this.deliver(peer, frame);
-    for (let next = this.outbound.poll(); next; next = this.outbound.poll()) this.deliver(peer, next.item);
+    for (let next = this.outbound.poll(); next; next = this.outbound.poll()) this.deliver(peer, next.item.bytes);
   }
 
   private deliver(peer: InProcessLink, frame: Uint8Array): void {

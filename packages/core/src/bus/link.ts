@@ -26,6 +26,12 @@ export interface LinkEvents {
 
 export const DEFAULT_LINK_QUEUE_CAPACITY = 4096;
 
+/** A frame waiting in a link's queue, and how many messages it carries (a batch carries several). */
+export interface QueuedFrame {
+  bytes: Uint8Array;
+  messages: number;
+}
+
 export abstract class Link {
   readonly counters: LinkCounters = {
     framesIn: 0,
@@ -37,8 +43,8 @@ export abstract class Link {
     framingViolations: 0,
     reconnects: 0,
   };
-  /** Frames waiting for the transport; bounded, lowest class dropped first. */
-  readonly outbound: BoundedPriorityQueue<Uint8Array>;
+  /** Frames waiting for the transport; bounded, lowest class dropped first; drops counted per message. */
+  readonly outbound: BoundedPriorityQueue<QueuedFrame>;
   /** Node name the peer gave in its Hello ("" until then). */
   peer = "";
   /** Largest frame the peer accepts, from its Hello. */
@@ -56,7 +62,7 @@ export abstract class Link {
     readonly transport: string,
     queueCapacity = DEFAULT_LINK_QUEUE_CAPACITY,
   ) {
-    this.outbound = new BoundedPriorityQueue(queueCapacity);
+    this.outbound = new BoundedPriorityQueue<QueuedFrame>(queueCapacity, (f) => f.messages);
   }
 
   /** Called once by the bus the link is attached to. */
@@ -72,8 +78,12 @@ export abstract class Link {
   get pendingFrames(): number {
     return this.outbound.length;
   }
-  /** Queues one envelope's bytes for the peer. Never throws, never blocks. */
-  abstract send(frame: Uint8Array, priority: Priority): void;
+  /**
+   * Queues one envelope's bytes for the peer. Never throws, never blocks.
+   * `messages` is how many messages the envelope carries (a batch), so a
+   * drop is counted per message.
+   */
+  abstract send(frame: Uint8Array, priority: Priority, messages?: number): void;
   /**
    * Sends a link-control frame (Hello, Subscriptions) ahead of queued data and
    * outside the bounded queue, so a backlog can never evict the handshake.

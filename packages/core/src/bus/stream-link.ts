@@ -66,10 +66,10 @@ export class StreamLink extends Link {
     this.flushQueue();
   }
 
-  send(frame: Uint8Array, priority: Priority): void {
+  send(frame: Uint8Array, priority: Priority, messages = 1): void {
     if (frame.length > this.maxFrameBytes || frame.length > this.peerMaxFrameBytes) {
       // The peer would have to close the connection on it; count it as dropped.
-      this.outbound.dropped[PRIORITY_NAMES[priority]!]++;
+      this.outbound.dropped[PRIORITY_NAMES[priority]!] += messages;
       return;
     }
     const socket = this.socket;
@@ -77,7 +77,7 @@ export class StreamLink extends Link {
       this.write(frame);
       return;
     }
-    this.outbound.offer(frame, priority);
+    this.outbound.offer({ bytes: frame, messages }, priority);
   }
 
   sendControl(frame: Uint8Array): void {
@@ -106,7 +106,7 @@ export class StreamLink extends Link {
     if (!socket || !this.connected) return;
     while (this.outbound.length > 0 && socket.writableLength < this.highWater) {
       const next = this.outbound.poll()!;
-      this.write(next.item);
+      this.write(next.item.bytes);
     }
   }
 

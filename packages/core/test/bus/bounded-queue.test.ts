@@ -97,4 +97,24 @@ describe("BoundedPriorityQueue", () => {
       ),
     );
   });
+
+  it("counts a dropped item as the messages it stands for (a batch frame), on overflow and on clear", () => {
+    const q = new BoundedPriorityQueue<{ name: string; messages: number }>(2, (i) => i.messages);
+    q.offer({ name: "t", messages: 4 }, 1 as Priority);
+    q.offer({ name: "b", messages: 7 }, 0 as Priority);
+    expect(q.offer({ name: "c", messages: 1 }, 2 as Priority)).toEqual({ accepted: true, evicted: { item: { name: "b", messages: 7 }, priority: 0 } });
+    expect(q.offer({ name: "t2", messages: 3 }, 1 as Priority)).toEqual({ accepted: false });
+    expect(q.dropped).toEqual({ bulk: 7, telemetry: 3, command: 0, safety: 0 });
+    expect(q.clear()).toBe(2);
+    expect(q.dropped).toEqual({ bulk: 7, telemetry: 7, command: 1, safety: 0 });
+  });
+
+  it("take() gives the items in poll() order without their class", () => {
+    const q = new BoundedPriorityQueue<string>(4);
+    q.offer("t1", 1 as Priority);
+    q.offer("s1", 3 as Priority);
+    q.offer("t2", 1 as Priority);
+    expect([q.take(), q.take(), q.take(), q.take()]).toEqual(["s1", "t1", "t2", undefined]);
+    expect(q.length).toBe(0);
+  });
 });

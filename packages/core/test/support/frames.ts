@@ -16,5 +16,6 @@ export function helloFrame(node: string, maxFrameBytes = 1 << 20, protocolVersio
     replyTo: "",
     target: "",
     error: "",
+    batch: undefined,
   });
 }

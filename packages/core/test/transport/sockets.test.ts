@@ -134,11 +134,19 @@ describe("link queue while the peer is away", () => {
     await until(() => !c.connected, "disconnect");
     // The client link keeps the hub's last known interest while down, so these queue.
     expect(c.link.remoteTopics.has("umbra.bench.v1.Ping")).toBe(true);
+    // One publish per turn of the event loop, so each is a frame of its own
+    // (publishes of one turn may leave as one batch; see the batch tests).
+    const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
     spoke.publish(Ping, { id: 1n }, { priority: Priority.PRIORITY_BULK });
+    await turn();
     spoke.publish(Ping, { id: 2n }, { priority: Priority.PRIORITY_TELEMETRY });
+    await turn();
     spoke.publish(Ping, { id: 3n }, { priority: Priority.PRIORITY_TELEMETRY });
+    await turn();
     spoke.publish(Ping, { id: 4n }, { priority: Priority.PRIORITY_SAFETY }); // evicts 1
+    await turn();
     spoke.publish(Ping, { id: 5n }, { priority: Priority.PRIORITY_BULK }); // nothing lower: dropped
+    await turn();
     expect(c.link.outbound.length).toBe(3);
     expect(spoke.stats().links[0]!.dropped).toEqual({ bulk: 2n, telemetry: 0n, command: 0n, safety: 0n });
     const hub2 = bus("hub2");
