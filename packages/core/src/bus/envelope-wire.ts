@@ -67,6 +67,7 @@ export class WireBatch {
   }
 }
 
+const NONE: readonly WireBatched[] = [];
 const U64_MAX = (1n << 64n) - 1n;
 const I64_MIN = -(1n << 63n);
 const I64_MAX = (1n << 63n) - 1n;
@@ -234,7 +235,7 @@ export function encodeWireEnvelope(e: WireEnvelope): Buffer {
   if (replyLen) size += 1 + varintSize(replyLen, 0) + replyLen;
   if (targetLen) size += 1 + varintSize(targetLen, 0) + targetLen;
   if (errorLen) size += 1 + varintSize(errorLen, 0) + errorLen;
-  const more = e.more ?? [];
+  const more = e.more ?? NONE;
   for (let i = 0; i < more.length; i++) size += batchedMessageSize(more[i]!.payload, more[i]!.timeDeltaNs);
   const buf = Buffer.allocUnsafe(size);
   let p = 0;
