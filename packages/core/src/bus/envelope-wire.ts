@@ -313,6 +313,19 @@ function readVarint(): void {
   throw new WireError(`varint longer than 10 bytes at byte ${rPos}`);
 }
 
+// readTag() leaves the field number and wire type here.
+let tagField = 0;
+let tagWire = 0;
+
+/** Reads a field's tag (a varint of field number and wire type) into tagField/tagWire. */
+function readTag(): void {
+  readVarint();
+  if (rHi !== 0) throw new WireError(`tag too large at byte ${rPos}`);
+  tagField = rLo >>> 3;
+  tagWire = rLo & 7;
+  if (tagField === 0) throw new WireError(`field number 0 at byte ${rPos}`);
+}
+
 function readBig(): bigint {
   readVarint();
   return rHi === 0 ? BigInt(rLo) : (BigInt(rHi) << 32n) | BigInt(rLo);
@@ -374,11 +387,9 @@ function readBatched(): void {
   let length = 0;
   let delta = 0;
   while (rPos < rEnd) {
-    readVarint();
-    if (rHi !== 0) throw new WireError(`tag too large at byte ${rPos}`);
-    const field = rLo >>> 3;
-    const wire = rLo & 7;
-    if (field === 0) throw new WireError(`field number 0 at byte ${rPos}`);
+    readTag();
+    const field = tagField;
+    const wire = tagWire;
     if (field === 1) {
       if (wire !== 2) throw new WireError(`more.payload has wire type ${wire}, expected 2`);
       length = readLength();
@@ -423,11 +434,9 @@ export function decodeWireEnvelope(bytes: Uint8Array): DecodedWireEnvelope {
   };
   try {
     while (rPos < rEnd) {
-      readVarint();
-      if (rHi !== 0) throw new WireError(`tag too large at byte ${rPos}`);
-      const field = rLo >>> 3;
-      const wire = rLo & 7;
-      if (field === 0) throw new WireError(`field number 0 at byte ${rPos}`);
+      readTag();
+      const field = tagField;
+      const wire = tagWire;
       const expect = field === 3 || field === 4 || field === 5 || field === 6 || field === 8 ? 0 : field <= 12 ? 2 : -1;
       if (expect !== -1 && wire !== expect) throw new WireError(`field ${field} has wire type ${wire}, expected ${expect}`);
       switch (field) {

@@ -90,14 +90,16 @@ export class PublishRun {
       return false;
     }
     const delta = env.missionTimeNs - this.lastTimeNs;
-    // A clock step this large (never within one turn, but a clock may be set) starts a new run.
-    if (delta > MAX_DELTA || delta < -MAX_DELTA || this.spanNs + delta > MAX_DELTA || this.spanNs + delta < -MAX_DELTA) return false;
+    // A clock step this large (never within one turn, but a clock may be set)
+    // starts a new run; strictly inside ±2^52, which every receiver takes.
+    const span = this.spanNs + delta;
+    if (delta >= MAX_DELTA || delta <= -MAX_DELTA || span >= MAX_DELTA || span <= -MAX_DELTA) return false;
     const end = appendBatched(this.scratch, this.tailBytes, this.tailEnd, env.payload, delta);
     if (end < 0) return false;
     this.tailBytes = end;
     this.nextSequence = env.sequence + 1n;
     this.lastTimeNs = env.missionTimeNs;
-    this.spanNs += delta;
+    this.spanNs = span;
     this.messages++;
     return true;
   }

@@ -167,6 +167,19 @@ describe("PublishRun", () => {
     expect(() => new PublishRun(env({ kind: Kind.KIND_REPLY, topic: "@a" }), RUN_LIMIT_BYTES, scratch)).toThrow(/only publishes/);
   });
 
+  it("starts a new run at a clock step of ±2^52 ns or more, so every batch it makes is one a receiver takes", () => {
+    const scratch = Buffer.alloc(RUN_LIMIT_BYTES);
+    const t = 2n ** 60n;
+    const run = new PublishRun(env({ missionTimeNs: t }), RUN_LIMIT_BYTES, scratch);
+    expect(run.tryAdd(env({ sequence: 11n, missionTimeNs: t + 2n ** 52n }))).toBe(false);
+    expect(run.tryAdd(env({ sequence: 11n, missionTimeNs: t - 2n ** 52n }))).toBe(false);
+    expect(run.tryAdd(env({ sequence: 11n, missionTimeNs: t + 2n ** 52n - 1n }))).toBe(true);
+    expect(run.tryAdd(env({ sequence: 12n, missionTimeNs: t + 2n ** 52n }))).toBe(false); // 2^52 from the first message
+    expect(run.tryAdd(env({ sequence: 12n, missionTimeNs: t }))).toBe(true);
+    const r = decodeEnvelope(run.encode());
+    expect(r.ok && messagesOf(r.envelope).map((m) => m.time - t)).toEqual([0n, 2n ** 52n - 1n, 0n]);
+  });
+
   it("stops at MAX_BATCH_MESSAGES further messages, and a run of one is the plain envelope", () => {
     const scratch = Buffer.alloc(RUN_LIMIT_BYTES);
     const run = new PublishRun(env({ payload: new Uint8Array(0) }), RUN_LIMIT_BYTES, scratch);
