@@ -361,25 +361,15 @@ function skipField(wire: number): void {
 }
 
 // Where the decoder gathers a batch's places before copying them out to the
-// WireBatch (grown on demand; MAX_BATCH_MESSAGES bounds them).
-let batchOffsets = new Int32Array(64);
-let batchLengths = new Int32Array(64);
-let batchDeltas = new Float64Array(64);
+// WireBatch (MAX_BATCH_MESSAGES of each: 8 KiB in all, made once).
+const batchOffsets = new Int32Array(MAX_BATCH_MESSAGES);
+const batchLengths = new Int32Array(MAX_BATCH_MESSAGES);
+const batchDeltas = new Float64Array(MAX_BATCH_MESSAGES);
 let batchCount = 0;
 
 /** Reads one BatchedMessage (a length, then its fields) at rPos into the gathering arrays. */
 function readBatched(): void {
   if (batchCount === MAX_BATCH_MESSAGES) throw new WireError(`a batch carries more than ${MAX_BATCH_MESSAGES} further messages`);
-  if (batchCount === batchOffsets.length) {
-    const grow = <A extends Int32Array | Float64Array>(a: A, make: (n: number) => A): A => {
-      const next = make(a.length * 2);
-      next.set(a);
-      return next;
-    };
-    batchOffsets = grow(batchOffsets, (n) => new Int32Array(n));
-    batchLengths = grow(batchLengths, (n) => new Int32Array(n));
-    batchDeltas = grow(batchDeltas, (n) => new Float64Array(n));
-  }
   const n = readLength();
   const outerEnd = rEnd;
   rEnd = rPos + n;
