@@ -174,6 +174,21 @@ export function createCodec<C extends GeneratedMessageClass>(cls: C): MessageCod
       throw new CodecError(typeName, (err as Error).message);
     }
   };
+  /** Decodes the `length` bytes at `offset`: a whole buffer, or one message of a bus batch without a view of it first. */
+  const decodeAt = (bytes: Uint8Array, offset: number, length: number): Plain<InstanceOf<C>> => {
+    if (!Number.isInteger(offset) || !Number.isInteger(length) || offset < 0 || length < 0 || offset + length > bytes.length) {
+      throw new RangeError(`${typeName}: ${length} bytes at ${offset} are not within ${bytes.length}`);
+    }
+    let message: InstanceOf<C>;
+    try {
+      const reader = protobuf.Reader.create(bytes);
+      reader.pos = offset;
+      message = cls.decode(reader, length) as InstanceOf<C>;
+    } catch (err) {
+      throw new CodecError(typeName, `cannot decode ${length} bytes: ${(err as Error).message}`);
+    }
+    return fillDefaults(cls.toObject(message, toPlainOptions)) as Plain<InstanceOf<C>>;
+  };
   return {
     typeName,
     encode(value) {
@@ -189,27 +204,8 @@ export function createCodec<C extends GeneratedMessageClass>(cls: C): MessageCod
       return view;
     },
     decode(bytes) {
-      let message: InstanceOf<C>;
-      try {
-        message = cls.decode(bytes) as InstanceOf<C>;
-      } catch (err) {
-        throw new CodecError(typeName, `cannot decode ${bytes.length} bytes: ${(err as Error).message}`);
-      }
-      return fillDefaults(cls.toObject(message, toPlainOptions)) as Plain<InstanceOf<C>>;
+      return decodeAt(bytes, 0, bytes.length);
     },
-    decodeAt(bytes, offset, length) {
-      if (!Number.isInteger(offset) || !Number.isInteger(length) || offset < 0 || length < 0 || offset + length > bytes.length) {
-        throw new RangeError(`${typeName}: ${length} bytes at ${offset} are not within ${bytes.length}`);
-      }
-      let message: InstanceOf<C>;
-      try {
-        const reader = protobuf.Reader.create(bytes);
-        reader.pos = offset;
-        message = cls.decode(reader, length) as InstanceOf<C>;
-      } catch (err) {
-        throw new CodecError(typeName, `cannot decode ${length} bytes: ${(err as Error).message}`);
-      }
-      return fillDefaults(cls.toObject(message, toPlainOptions)) as Plain<InstanceOf<C>>;
-    },
+    decodeAt,
   };
 }

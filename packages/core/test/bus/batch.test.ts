@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { umbra, type MessageOf } from "@umbra/proto";
-import { Bus, type MessageMeta } from "../../src/bus/bus.js";
+import type { MessageMeta } from "../../src/bus/bus.js";
 import { decodeEnvelope, encodeEnvelope, Kind, type Envelope } from "../../src/bus/envelope.js";
 import { encodeWireEnvelope, MAX_BATCH_MESSAGES, type WireBatched } from "../../src/bus/envelope-wire.js";
 import { InProcessLink } from "../../src/bus/in-process-link.js";
@@ -11,6 +11,7 @@ import { Link } from "../../src/bus/link.js";
 import { Priority } from "../../src/bus/priority.js";
 import { BATCH_PAYLOADS_BELOW_BYTES, PublishRun, RUN_LIMIT_BYTES } from "../../src/bus/publish-run.js";
 import { SimClock } from "../../src/time/sim-clock.js";
+import { join, node, settle } from "../support/buses.js";
 
 const { Ping, Pong } = umbra.bench.v1;
 const PING = "umbra.bench.v1.Ping";
@@ -195,20 +196,6 @@ describe("PublishRun", () => {
 
 type PingMsg = MessageOf<typeof Ping>;
 
-function node(name: string, clock = new SimClock(), queueCapacity?: number) {
-  return new Bus({ node: name, clock, ...(queueCapacity ? { queueCapacity } : {}) });
-}
-
-function join(a: Bus, b: Bus, queueCapacity?: number) {
-  const [la, lb] = InProcessLink.pair(`${a.node}-${b.node}`, queueCapacity);
-  a.attach(la);
-  b.attach(lb);
-  return [la, lb] as const;
-}
-
-async function settle(...buses: Bus[]) {
-  for (let i = 0; i < 5; i++) for (const b of buses) await b.idle();
-}
 
 /** A link end that keeps what it is sent, for looking at the frames themselves. */
 class CaptureLink extends Link {

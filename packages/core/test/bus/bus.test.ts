@@ -1,31 +1,15 @@
 import { describe, expect, it } from "vitest";
 import { umbra, type MessageOf } from "@umbra/proto";
-import { Bus } from "../../src/bus/bus.js";
 import { BusClosedError, BusRemoteError, BusTimeoutError } from "../../src/bus/errors.js";
 import { InProcessLink } from "../../src/bus/in-process-link.js";
 import { Priority } from "../../src/bus/priority.js";
 import { SimClock } from "../../src/time/sim-clock.js";
+import { join, node, settle } from "../support/buses.js";
 import { helloFrame } from "../support/frames.js";
 
 const { Ping, Pong } = umbra.bench.v1;
 type PingMsg = MessageOf<typeof Ping>;
 
-function node(name: string, clock = new SimClock(), queueCapacity?: number) {
-  return new Bus({ node: name, clock, ...(queueCapacity ? { queueCapacity } : {}) });
-}
-
-/** Connects two buses with an in-process link pair. */
-function join(a: Bus, b: Bus) {
-  const [la, lb] = InProcessLink.pair(`${a.node}-${b.node}`);
-  a.attach(la);
-  b.attach(lb);
-  return [la, lb] as const;
-}
-
-async function settle(...buses: Bus[]) {
-  // Frames cross links on later turns; idle each bus a few times until all are quiet.
-  for (let i = 0; i < 5; i++) for (const b of buses) await b.idle();
-}
 
 describe("bus: publish/subscribe in one process", () => {
   it("delivers typed messages with 64-bit fields as exact bigints, in order", async () => {
