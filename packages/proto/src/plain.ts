@@ -24,7 +24,8 @@ interface NestedField {
   fill: () => Filler;
 }
 
-function defaultOf(field: protobuf.Field): unknown {
+/** The value an unset field decodes to (shared with compiled.ts, whose decoders start from the same defaults). */
+export function defaultOf(field: protobuf.Field): unknown {
   if (field.resolvedType instanceof protobuf.Type) return null;
   if (field.resolvedType instanceof protobuf.Enum) return field.typeDefault;
   if (field.long) {
