@@ -166,6 +166,25 @@ function writeSharedFast(encode: FastEncoder, value: unknown): Writer | null {
   return null;
 }
 
+// encodeTransient hands out views of the shared writer's buffer. A view is
+// good only until the next encode, so the view of the first n bytes can be
+// handed out again for every encode of n bytes: making a Buffer view costs
+// more than encoding a small message (it was the largest single cost of a
+// bus publish). Kept for the sizes the bus batches; larger ones get a new view.
+const MAX_REUSED_VIEW_BYTES = 1024;
+let viewsOf: Uint8Array | null = null;
+const views: (Uint8Array | undefined)[] = [];
+
+function transientView(writer: Writer): Uint8Array {
+  const length = writer.pos;
+  if (length >= MAX_REUSED_VIEW_BYTES) return writer.finish(true);
+  if (writer.buf !== viewsOf) {
+    views.length = 0; // the writer grew or was replaced: views of the old buffer go
+    viewsOf = writer.buf;
+  }
+  return (views[length] ??= writer.finish(true));
+}
+
 function releaseShared(writer: Writer): void {
   if (writer.buf.length > MAX_RETAINED_WRITER_BYTES) sharedWriter = protobuf.Writer.create();
 }
@@ -228,7 +247,7 @@ export function createCodec<C extends GeneratedMessageClass>(cls: C): MessageCod
     },
     encodeTransient(value) {
       const writer = write(value);
-      const view = writer.finish(true);
+      const view = transientView(writer);
       releaseShared(writer); // a view of a dropped writer's buffer stays valid
       return view;
     },

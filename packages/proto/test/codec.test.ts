@@ -149,6 +149,21 @@ describe("encoding through the shared writer", () => {
     expect(Uint8Array.from(view)).toEqual(Uint8Array.from(ping.encode(value)));
   });
 
+  it("gives encodeTransient() of the same length the same view, with the bytes of the latest encode, also after the writer grows", () => {
+    const a = ping.encodeTransient({ id: 1n, data: new Uint8Array([1, 1]) });
+    const aBytes = Uint8Array.from(a);
+    const b = ping.encodeTransient({ id: 2n, data: new Uint8Array([2, 2]) });
+    expect(b).toBe(a); // the earlier view was only good until this encode
+    expect(Uint8Array.from(b)).not.toEqual(aBytes);
+    expect(ping.decode(b)).toEqual({ id: 2n, data: Buffer.from([2, 2]) });
+    ping.encode({ id: 3n, data: new Uint8Array(70_000) }); // the shared writer is replaced
+    const c = ping.encodeTransient({ id: 4n, data: new Uint8Array([4, 4]) });
+    expect(c).not.toBe(b);
+    expect(ping.decode(c)).toEqual({ id: 4n, data: Buffer.from([4, 4]) });
+    const large = ping.encodeTransient({ id: 5n, data: new Uint8Array(2000).fill(5) }); // past the reused sizes: a view of its own
+    expect(ping.decode(large).data.length).toBe(2000);
+  });
+
   it("encodes correctly after a refused encode", () => {
     expect(() => ping.encodeTransient({ id: -1n })).toThrow(CodecError);
     expect(() => ping.encode({ data: { length: 3 } as unknown as Uint8Array })).toThrow(/data: expected bytes/);

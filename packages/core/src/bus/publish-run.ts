@@ -89,11 +89,16 @@ export class PublishRun {
     ) {
       return false;
     }
-    const delta = env.missionTimeNs - this.lastTimeNs;
-    // A clock step this large (never within one turn, but a clock may be set)
-    // starts a new run; strictly inside ±2^52, which every receiver takes.
-    const span = this.spanNs + delta;
-    if (delta >= MAX_DELTA || delta <= -MAX_DELTA || span >= MAX_DELTA || span <= -MAX_DELTA) return false;
+    let delta = 0n;
+    let span = this.spanNs;
+    // Most of a run is stamped with one clock reading (ms resolution): no arithmetic then.
+    if (env.missionTimeNs !== this.lastTimeNs) {
+      delta = env.missionTimeNs - this.lastTimeNs;
+      // A clock step this large (never within one turn, but a clock may be set)
+      // starts a new run; strictly inside ±2^52, which every receiver takes.
+      span += delta;
+      if (delta >= MAX_DELTA || delta <= -MAX_DELTA || span >= MAX_DELTA || span <= -MAX_DELTA) return false;
+    }
     const end = appendBatched(this.scratch, this.tailBytes, this.tailEnd, env.payload, delta);
     if (end < 0) return false;
     this.tailBytes = end;
