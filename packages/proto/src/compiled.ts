@@ -429,7 +429,7 @@ function lengthSource(end: string): string {
 }
 
 /** Source that reads one value of the element at `pos` (bounded by `end`) into `x`, or returns undefined. */
-function readValue(element: Element, end: string, singularBytes: boolean): string {
+function readValue(element: Element, end: string, emptyBytes?: string): string {
   const varint32 = varint32Source(end);
   const length = lengthSource(end);
   if (element.kind === "enum") return `${varint32} x = x | 0;`;
@@ -465,8 +465,7 @@ function readValue(element: Element, end: string, singularBytes: boolean): strin
     case "string":
       return `${length} x = n === 0 ? "" : lib.str(b, pos, pos + n); pos += n;`;
     case "bytes":
-      // An empty singular bytes field is left at the shared default, as protobufjs leaves it unset.
-      return `${length} x = ${singularBytes ? `n === 0 ? lib.defaults[0] : ` : ""}b.subarray(pos, pos + n); pos += n;`;
+      return `${length} x = ${emptyBytes ? `n === 0 ? ${emptyBytes} : ` : ""}b.subarray(pos, pos + n); pos += n;`;
   }
 }
 
@@ -492,6 +491,7 @@ function decoderSource(type: protobuf.Type): string {
   // Keys in the order the reference gives them: repeated fields, maps, then the
   // other fields outside oneofs (each group by id); oneof members come last.
   const template: string[] = [];
+  const templateValue = new Map<string, string>();
   for (const f of fields) if (!inOneof(f) && f.repeated && !(f instanceof protobuf.MapField)) template.push(`${q(f.name)}: []`);
   for (const f of fields) if (!inOneof(f) && f instanceof protobuf.MapField) template.push(`${q(f.name)}: {}`);
   for (const f of fields) {
@@ -503,10 +503,13 @@ function decoderSource(type: protobuf.Type): string {
     else if (typeof d === "bigint") literal = `${d}n`;
     else if (typeof d === "number" || typeof d === "boolean") literal = Object.is(d, -0) ? "-0" : String(d);
     else {
-      lib.defaults.push(d); // bytes: a shared Buffer
-      literal = `lib.defaults[${lib.defaults.length - 1}]`;
+      // bytes: the shared Buffer every decode of an unset field gets (one slot per distinct default)
+      let slot = lib.defaults.indexOf(d);
+      if (slot < 0) slot = lib.defaults.push(d) - 1;
+      literal = `lib.defaults[${slot}]`;
     }
     template.push(`${q(f.name)}: ${literal}`);
+    templateValue.set(f.name, literal);
   }
   const lines: string[] = [];
   lines.push(`if (d > ${MAX_DEPTH}) return undefined;`);
@@ -525,8 +528,8 @@ function decoderSource(type: protobuf.Type): string {
       lines.push(`    ${lengthSource("end")} const e = pos + n;`);
       lines.push(`    let key = "", val = ${mapValueDefault(element)};`);
       lines.push(`    while (pos < e) { let t2 = b[pos]; if (t2 < 128) pos++; else return undefined;`);
-      lines.push(`      if (t2 === 10) { ${readValue({ kind: "scalar", type: "string" }, "e", false)} key = x; }`);
-      lines.push(`      else if (t2 === ${valueTag}) { ${readValue(element, "e", false)} val = x; }`);
+      lines.push(`      if (t2 === 10) { ${readValue({ kind: "scalar", type: "string" }, "e")} key = x; }`);
+      lines.push(`      else if (t2 === ${valueTag}) { ${readValue(element, "e")} val = x; }`);
       lines.push(`      else return undefined; }`);
       lines.push(`    if (pos !== e || key === "__proto__") return undefined;`);
       lines.push(`    o${name}[key] = val; break; }`);
@@ -534,20 +537,21 @@ function decoderSource(type: protobuf.Type): string {
       if (packed(element)) {
         lines.push(`  case ${(field.id << 3) | 2}: {`);
         lines.push(`    ${lengthSource("end")} const e = pos + n;`);
-        lines.push(`    const a = o${name}; while (pos < e) { ${readValue(element, "e", false)} a.push(x); }`);
+        lines.push(`    const a = o${name}; while (pos < e) { ${readValue(element, "e")} a.push(x); }`);
         lines.push(`    break; }`);
       } else {
-        lines.push(`  case ${(field.id << 3) | wireOf(element)}: { ${readValue(element, "end", false)} o${name}.push(x); break; }`);
+        lines.push(`  case ${(field.id << 3) | wireOf(element)}: { ${readValue(element, "end")} o${name}.push(x); break; }`);
       }
     } else if (inOneof(field)) {
       const v = oneofVar(field.partOf!);
       // A message member given twice would be merged by protobuf: the reference path does that.
       const twice = element.kind === "message" ? `if (which_${v} === ${q(field.name)}) return undefined; ` : "";
-      lines.push(`  case ${(field.id << 3) | wireOf(element)}: { ${twice}${readValue(element, "end", false)} which_${v} = ${q(field.name)}; value_${v} = x; break; }`);
+      lines.push(`  case ${(field.id << 3) | wireOf(element)}: { ${twice}${readValue(element, "end")} which_${v} = ${q(field.name)}; value_${v} = x; break; }`);
     } else {
       const twice = element.kind === "message" ? `if (o${name} !== null) return undefined; ` : "";
-      const singularBytes = element.kind === "scalar" && element.type === "bytes";
-      lines.push(`  case ${(field.id << 3) | wireOf(element)}: { ${twice}${readValue(element, "end", singularBytes)} o${name} = x; break; }`);
+      // An empty bytes field is left at its default, as protobufjs leaves it unset.
+      const emptyBytes = element.kind === "scalar" && element.type === "bytes" ? templateValue.get(field.name) : undefined;
+      lines.push(`  case ${(field.id << 3) | wireOf(element)}: { ${twice}${readValue(element, "end", emptyBytes)} o${name} = x; break; }`);
     }
   }
   lines.push(`  default: return undefined;`);
@@ -566,19 +570,20 @@ function decoderSource(type: protobuf.Type): string {
 
 // ---- entry points ------------------------------------------------------------
 
-function build<F>(type: protobuf.Type, table: (F | undefined)[], source: (type: protobuf.Type) => string, params: string): F {
+function build<F>(type: protobuf.Type, what: "encode" | "decode", table: (F | undefined)[], source: (type: protobuf.Type) => string, params: string): F {
   const index = typeIndex(type);
   const existing = table[index];
   if (existing) return existing;
-  // Nested types are compiled first, so the generated code finds them in the table.
+  // The generated code finds nested types' functions in the table when it runs,
+  // so each is built here too; the placeholder ends the recursion of a type that nests itself.
   table[index] = (() => {
     throw new Error("unreachable: a type's fast function is used before it is built");
   }) as F;
   for (const field of type.fieldsArray) {
     const resolved = field.resolvedType;
-    if (resolved instanceof protobuf.Type) build(resolved, table, source, params);
+    if (resolved instanceof protobuf.Type) build(resolved, what, table, source, params);
   }
-  const fn = new Function("lib", `"use strict"; return function ${params.startsWith("m") ? "encode" : "decode"}_${type.name}(${params}) {\n${source(type)}\n};`)(lib) as F;
+  const fn = new Function("lib", `"use strict"; return function ${what}_${type.name}(${params}) {\n${source(type)}\n};`)(lib) as F;
   table[index] = fn;
   return fn;
 }
@@ -587,14 +592,14 @@ function build<F>(type: protobuf.Type, table: (F | undefined)[], source: (type: 
 export function fastEncoderFor(typeName: string): FastEncoder | null {
   const type = reflectedType(typeName);
   if (!type || !supported(type)) return null;
-  return build<FastEncoder>(type, lib.enc, encoderSource, "m, w, d");
+  return build<FastEncoder>(type, "encode", lib.enc, encoderSource, "m, w, d");
 }
 
 /** The fast decoder of a message type, or null if the type has a field kind it does not handle (or this host is big-endian). */
 export function fastDecoderFor(typeName: string): FastDecoder | null {
   const type = reflectedType(typeName);
   if (!type || !supported(type) || !LITTLE_ENDIAN) return null;
-  return build<FastDecoder>(type, lib.dec, decoderSource, "b, pos, end, d");
+  return build<FastDecoder>(type, "decode", lib.dec, decoderSource, "b, pos, end, d");
 }
 
 /** The generated source of a type's fast functions, for tests and for reading. */
