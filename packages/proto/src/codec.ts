@@ -5,6 +5,8 @@
 // unset fields hold their proto3 defaults; encoding accepts bigint (or a safe
 // integer number) and, after checking every field against the schema
 // (validate.ts), rejects anything that would be silently truncated or wrapped.
+// Ordinary messages take the fast path of compiled.ts, which gives the same
+// bytes and objects in one pass; everything else takes the path described here.
 import type Long from "long";
 import type { Reader, IConversionOptions } from "protobufjs";
 import protobuf from "protobufjs/light.js";
