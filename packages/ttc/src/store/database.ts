@@ -31,6 +31,11 @@ function reason(err: unknown): string {
  *   setting, may lose the last commits on power loss, and we acknowledge
  *   commands to the ground as soon as the call returns.)
  * - `foreign_keys = ON`: stages cannot point at commands that do not exist.
+ * - `temp_store = MEMORY`: what a savepoint must be able to undo (its
+ *   sub-journal) stays in memory. By default SQLite spills it past 64 KiB to
+ *   a temporary file in /var/tmp, created and unlinked in each such
+ *   transaction; the TTC's group commits (a savepoint per telecommand or
+ *   completion) passed that in most bursts under load (seen with strace).
  *
  * Throws {@link TtcDatabaseError} naming the path when the file cannot be
  * opened, is not an SQLite database, or was written by newer software
@@ -59,6 +64,7 @@ export function openTtcDatabase(path: string, options: OpenTtcDatabaseOptions = 
     }
     db.pragma("synchronous = FULL");
     db.pragma("foreign_keys = ON");
+    db.pragma("temp_store = MEMORY");
     if (options.integrityCheck === true) {
       const problems = checkIntegrity(db, "quick");
       if (problems.length > 0) {

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
@@ -6,7 +6,7 @@ import { checkIntegrity, openTtcDatabase } from "../../src/store/database.js";
 import { TtcDatabaseError } from "../../src/store/errors.js";
 import { TTC_SCHEMA_VERSION } from "../../src/store/schema.js";
 import { CommandHistory } from "../../src/store/command-history.js";
-import { tempDir } from "./support.js";
+import { SECOND, T0, cmd, tempDir } from "./support.js";
 
 const newDir = tempDir();
 
@@ -18,6 +18,7 @@ describe("openTtcDatabase", () => {
       expect(db.pragma("journal_mode", { simple: true })).toBe("wal");
       expect(db.pragma("synchronous", { simple: true })).toBe(2); // FULL
       expect(db.pragma("foreign_keys", { simple: true })).toBe(1);
+      expect(db.pragma("temp_store", { simple: true })).toBe(2); // MEMORY
       expect(db.pragma("user_version", { simple: true })).toBe(TTC_SCHEMA_VERSION);
       const tables = db.prepare(`SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name`).pluck().all();
       expect(tables).toEqual(
@@ -28,6 +29,42 @@ describe("openTtcDatabase", () => {
       db.close();
     }
     expect(existsSync(path)).toBe(true);
+  });
+
+  // The TTC's group commit runs a burst of work in one transaction, a savepoint each. SQLite keeps what a
+  // savepoint must be able to undo (the pages it changes) in a sub-journal, which by default spills to a new
+  // temporary file once it passes 64 KiB: created and unlinked per transaction, file-system journal work on
+  // every burst. A burst of completions changes command rows all over the table, well past 64 KiB.
+  it.skipIf(process.platform !== "linux")("keeps a savepoint's journal in memory: no temporary file is opened", () => {
+    const db = openTtcDatabase(join(newDir(), "ttc.db"));
+    const history = new CommandHistory(db);
+    const tempFiles = () =>
+      readdirSync("/proc/self/fd").filter((fd) => {
+        try {
+          return /etilqs_/.test(readlinkSync(`/proc/self/fd/${fd}`)); // SQLite's temporary file names
+        } catch {
+          return false; // closed meanwhile
+        }
+      });
+    try {
+      const ids: number[] = [];
+      history.transaction(() => {
+        for (let i = 0; i < 3000; i++) ids.push(history.received(cmd({ sequenceCount: i, receivedNs: T0 + BigInt(i) })));
+      });
+      let seenInside: string[] | undefined;
+      history.transaction(() => {
+        history.transaction(() => {
+          for (let i = 0; i < ids.length; i += 30) history.stage(ids[i]!, { stage: "completion", success: true, code: null, detail: "", atNs: T0 + SECOND });
+          seenInside = tempFiles();
+        });
+      });
+      expect(seenInside).toEqual([]);
+      // and the savepoint's work committed: 100 commands closed, the rest still open
+      expect(db.prepare(`SELECT count(*) FROM command WHERE outcome = 'success'`).pluck().get()).toBe(100);
+      expect(db.prepare(`SELECT count(*) FROM command WHERE outcome IS NULL`).pluck().get()).toBe(2900);
+    } finally {
+      db.close();
+    }
   });
 
   it("reopens an existing database without migrating again, keeping its data", () => {
