@@ -52,13 +52,13 @@ const PACED_RATE = 10_000;
 /**
  * Unmeasured rounds before the measured ones, alternating bus and raw exactly
  * as the measured rounds do. One long warm-up run was not enough: after it
- * the first one or two measured rounds had a p99 of 1.3-3.8 ms, bus and raw
- * alike, however long the warm-up (10,000 or 40,000 messages); warmed up in
- * rounds of the measured shape, the first measured round is like the rest
- * (docs/benchmarks.md, bus, session 13). The likely cause: each round makes
- * new closures for the sender loop and the echo handler, and V8 re-optimizes
- * code when a second closure of a function appears, on a background thread
- * that takes CPU from the echo process.
+ * the first one or two measured rounds had a p99 of 1.3-3.8 ms (the bus's
+ * always, the raw echo's often), however long the warm-up (10,000 or 40,000
+ * messages); warmed up in rounds of the measured shape, the first measured
+ * round is like the rest (docs/benchmarks.md, bus, session 13). The likely
+ * cause: each round makes new closures for the sender loop and the echo
+ * handler, and V8 re-optimizes code when a second closure of a function
+ * appears, on a background thread that takes CPU from the echo process.
  */
 const LATENCY_WARMUP_ROUNDS = 3;
 const LATENCY_ROUND_MESSAGES = 5_000;
